@@ -1,0 +1,62 @@
+package fingerprint
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestMatchLines(t *testing.T) {
+	in := strings.Join([]string{
+		"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.",
+		"",
+		"+OK Gpop ready for requests from 95.86.241.51 n67mb28062338lja\r",
+		`220-laposte\n220 lpn-prd-vrin019 ESMTP Postfix (Ubuntu)`,
+		"220 serv.hostname.com ESMTP Haraka/2.8.27 ready",
+		"no prefix at all <&>",
+	}, "\n")
+	want := `{"banner":"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.","proto":"imap","vendor":"Dovecot","product":"Dovecot","family":"Dovecot","rule":"builtin:dovecot"}
+{"banner":"+OK Gpop ready for requests from 95.86.241.51 n67mb28062338lja","proto":"pop3","vendor":"Google","product":"Gmail","family":"Google","rule":"builtin:gmail"}
+{"banner":"220-laposte\\n220 lpn-prd-vrin019 ESMTP Postfix (Ubuntu)","proto":"smtp","vendor":"Postfix","product":"Postfix","family":"Postfix","rule":"builtin:postfix"}
+{"banner":"220 serv.hostname.com ESMTP Haraka/2.8.27 ready","proto":"smtp"}
+{"banner":"no prefix at all <&>"}
+`
+	var out bytes.Buffer
+	if err := Builtin().MatchLines(&out, strings.NewReader(in), ""); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != want {
+		t.Errorf("MatchLines output:\n%s\nwant:\n%s", out.String(), want)
+	}
+
+	// A fixed protocol applies to every line, aliases included.
+	out.Reset()
+	if err := Builtin().MatchLines(&out, strings.NewReader("Dovecot ready.\n"), "imaps"); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"banner":"Dovecot ready.","proto":"imap","vendor":"Dovecot","product":"Dovecot","family":"Dovecot","rule":"builtin:dovecot"}` + "\n"; out.String() != want {
+		t.Errorf("MatchLines(imaps) = %s, want %s", out.String(), want)
+	}
+}
+
+func TestMatchLinesErrors(t *testing.T) {
+	var out bytes.Buffer
+	if err := Builtin().MatchLines(&out, strings.NewReader("x\n"), "http"); err == nil || err.Error() != `fingerprint: unknown protocol "http" (want imap, pop3 or smtp)` {
+		t.Errorf("unknown protocol: %v", err)
+	}
+	long := "ok\n" + strings.Repeat("a", maxInputLine+1) + "\n"
+	err := Builtin().MatchLines(&out, strings.NewReader(long), "smtp")
+	if err == nil || err.Error() != "fingerprint: input line 2: bufio.Scanner: token too long" {
+		t.Errorf("long line: %v", err)
+	}
+	if err := Builtin().MatchLines(failWriter{}, strings.NewReader("220 x ESMTP\n"), "smtp"); !errors.Is(err, errWrite) {
+		t.Errorf("failing writer: %v", err)
+	}
+}
+
+var errWrite = errors.New("disk full")
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errWrite }

@@ -1,0 +1,144 @@
+package syn
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"mailscan/blocklist"
+	"mailscan/syn/frame"
+	"mailscan/syn/hitlist"
+)
+
+// Config describes one scan. The zero value of each optional field means the
+// default given in its comment.
+type Config struct {
+	// Allowed holds the addresses to scan: the targets minus every exclusion.
+	Allowed *blocklist.Set
+	// Deny is the effective blocklist. Each destination is checked against
+	// it once more right before its frame is written. Required.
+	Deny *blocklist.Set
+	// Ports to probe on every address.
+	Ports []uint16
+
+	// Seed fixes the order of the scan; scans with one seed, one target set
+	// and ports visit targets in the same order on every machine.
+	Seed uint64
+	// Shard and Shards split the scan over machines: shard i of K probes
+	// the targets at cycle positions ≡ i (mod K). Shards 0 means 1.
+	Shard, Shards uint64
+	// MaxTargets caps how many targets this scan probes (0: all).
+	MaxTargets uint64
+
+	// Interface, Source and GatewayMAC override what route discovery finds.
+	Interface  string
+	Source     netip.Addr
+	GatewayMAC net.HardwareAddr
+
+	// Rate is the total send rate in packets per second, over all senders
+	// (0: as fast as possible).
+	Rate float64
+	// Probes is the number of SYNs sent to each target (default 1).
+	Probes int
+	// Senders is the number of sender goroutines, each with its own socket
+	// and OS thread (default 1).
+	Senders int
+	// Options selects the TCP option layout of the SYNs (default MSS only).
+	Options frame.TCPOptions
+	// TTL of the probes (default 64).
+	TTL uint8
+	// SourcePortFirst and SourcePortLast bound the source ports the
+	// cookies pick from (default 32768-60999, Linux's ephemeral range).
+	SourcePortFirst, SourcePortLast uint16
+	// Batch is how many frames go to the kernel in one system call
+	// (default 64).
+	Batch int
+
+	// Cooldown is how long to wait for late replies after the last probe
+	// (default 8s; negative means none).
+	Cooldown time.Duration
+	// ReportClosed reports RSTs as closed hits.
+	ReportClosed bool
+
+	// Output receives every hit, from a single goroutine.
+	Output Output
+	// Progress, when set, is called about once a second with the scan's
+	// progress, from a single goroutine.
+	Progress func(Progress)
+	// Log receives diagnostics (default: discard).
+	Log *slog.Logger
+	// Resume, when set, continues an earlier run of the same scan from the
+	// positions it records.
+	Resume *ResumeState
+
+	// link replaces AF_PACKET in tests.
+	link link
+}
+
+// Output is where hits go; *hitlist.Writer is one.
+type Output interface {
+	Write(h *hitlist.Hit) error
+	Flush() error
+}
+
+// Defaults for Config fields left zero.
+const (
+	DefaultCooldown        = 8 * time.Second
+	DefaultSourcePortFirst = 32768
+	DefaultSourcePortLast  = 60999
+	DefaultBatch           = 64
+	DefaultTTL             = 64
+)
+
+func (c *Config) withDefaults() (Config, error) {
+	cfg := *c
+	if cfg.Allowed == nil || cfg.Allowed.Len() == 0 {
+		return cfg, errors.New("syn: no targets left to scan")
+	}
+	if cfg.Deny == nil {
+		return cfg, errors.New("syn: Config.Deny is required")
+	}
+	if len(cfg.Ports) == 0 {
+		return cfg, errors.New("syn: no ports")
+	}
+	if cfg.Shards == 0 {
+		cfg.Shards = 1
+	}
+	if cfg.Shard >= cfg.Shards {
+		return cfg, fmt.Errorf("syn: shard %d out of range: shards are numbered 0 to %d", cfg.Shard, cfg.Shards-1)
+	}
+	if cfg.Probes <= 0 {
+		cfg.Probes = 1
+	}
+	if cfg.Senders <= 0 {
+		cfg.Senders = 1
+	}
+	if cfg.Options == 0 {
+		cfg.Options = frame.OptionsMSS
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.SourcePortFirst == 0 && cfg.SourcePortLast == 0 {
+		cfg.SourcePortFirst, cfg.SourcePortLast = DefaultSourcePortFirst, DefaultSourcePortLast
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Cooldown == 0 {
+		cfg.Cooldown = DefaultCooldown
+	}
+	if cfg.Cooldown < 0 {
+		cfg.Cooldown = 0
+	}
+	if cfg.Output == nil {
+		return cfg, errors.New("syn: Config.Output is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}

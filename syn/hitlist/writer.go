@@ -1,0 +1,99 @@
+package hitlist
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+)
+
+// Writer writes hits in one Format. It is not safe for concurrent use; the
+// scanner gives it to a single output goroutine.
+type Writer struct {
+	w        *bufio.Writer
+	format   Format
+	allPorts bool
+	buf      []byte
+}
+
+// WriterOption changes how a Writer formats hits.
+type WriterOption func(*Writer)
+
+// WithAnswersAllPorts adds the answers_all_ports column (CSV) or field
+// (JSONL), which only pipelines that probe a control port can fill.
+func WithAnswersAllPorts() WriterOption { return func(w *Writer) { w.allPorts = true } }
+
+// NewWriter returns a Writer on w. For CSV it writes the header line at once,
+// so that even an empty scan leaves a well-formed file.
+func NewWriter(w io.Writer, f Format, opts ...WriterOption) (*Writer, error) {
+	hw := &Writer{w: bufio.NewWriterSize(w, 64<<10), format: f, buf: make([]byte, 0, 256)}
+	for _, o := range opts {
+		o(hw)
+	}
+	if f == CSV {
+		hdr := "ip,port,status,ttl,window,time"
+		if hw.allPorts {
+			hdr += ",answers_all_ports"
+		}
+		if _, err := hw.w.WriteString(hdr + "\n"); err != nil {
+			return nil, err
+		}
+	}
+	return hw, nil
+}
+
+// Write formats h into the writer's buffer. It allocates nothing.
+func (w *Writer) Write(h *Hit) error {
+	b := w.buf[:0]
+	switch w.format {
+	case CSV:
+		b = h.Addr.AppendTo(b)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(h.Port), 10)
+		b = append(b, ',')
+		b = append(b, h.Status.String()...)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(h.TTL), 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(h.Window), 10)
+		b = append(b, ',')
+		b = h.Time.UTC().AppendFormat(b, TimeLayout)
+		if w.allPorts {
+			b = append(b, ',')
+			b = strconv.AppendBool(b, h.AnswersAllPorts)
+		}
+	case JSONL:
+		b = append(b, `{"ip":"`...)
+		b = h.Addr.AppendTo(b)
+		b = append(b, `","port":`...)
+		b = strconv.AppendUint(b, uint64(h.Port), 10)
+		b = append(b, `,"status":"`...)
+		b = append(b, h.Status.String()...)
+		b = append(b, `","ttl":`...)
+		b = strconv.AppendUint(b, uint64(h.TTL), 10)
+		b = append(b, `,"window":`...)
+		b = strconv.AppendUint(b, uint64(h.Window), 10)
+		b = append(b, `,"time":"`...)
+		b = h.Time.UTC().AppendFormat(b, TimeLayout)
+		b = append(b, '"')
+		if w.allPorts {
+			b = append(b, `,"answers_all_ports":`...)
+			b = strconv.AppendBool(b, h.AnswersAllPorts)
+		}
+		b = append(b, '}')
+	default: // List
+		b = h.Addr.AppendTo(b)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, uint64(h.Port), 10)
+	}
+	b = append(b, '\n')
+	w.buf = b
+	_, err := w.w.Write(b)
+	return err
+}
+
+// Buffered reports how many bytes wait in the buffer; the scanner flushes
+// when its queue of hits runs dry, so a reader downstream sees hits promptly.
+func (w *Writer) Buffered() int { return w.w.Buffered() }
+
+// Flush writes any buffered hits to the underlying writer.
+func (w *Writer) Flush() error { return w.w.Flush() }

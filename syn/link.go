@@ -1,0 +1,127 @@
+package syn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"mailscan/syn/afpacket"
+	"mailscan/syn/netroute"
+)
+
+// link is where frames go and come from: AF_PACKET on an interface in a
+// real scan, a simulated network in tests.
+type link interface {
+	route() Route
+	sender() (frameSender, error)
+	receiver(local uint32) (frameReceiver, error)
+}
+
+// frameSender is one sender goroutine's socket (*afpacket.Sender).
+type frameSender interface {
+	Next() ([]byte, error)
+	Commit(n int)
+	Flush() error
+	Close() error
+	Mode() string
+}
+
+// frameReceiver is the receiver's socket.
+type frameReceiver interface {
+	Poll(timeout time.Duration, fn func([]byte)) (int, error)
+	Drops() (uint64, error)
+	Close() error
+}
+
+// packetLink opens AF_PACKET sockets on one interface.
+type packetLink struct {
+	ifindex int
+	r       Route
+}
+
+func (l *packetLink) route() Route { return l.r }
+
+func (l *packetLink) sender() (frameSender, error) {
+	s, err := afpacket.NewSender(l.ifindex, nil)
+	if err != nil {
+		return nil, privilege(err)
+	}
+	return s, nil
+}
+
+func (l *packetLink) receiver(local uint32) (frameReceiver, error) {
+	filter, err := afpacket.FilterTCPTo(local)
+	if err != nil {
+		return nil, err
+	}
+	r, err := afpacket.NewReceiver(l.ifindex, &afpacket.ReceiverConfig{Filter: filter})
+	if err != nil {
+		return nil, privilege(err)
+	}
+	return &packetReceiver{r}, nil
+}
+
+type packetReceiver struct{ *afpacket.Receiver }
+
+func (r *packetReceiver) Drops() (uint64, error) {
+	st, err := r.Stats()
+	if err != nil {
+		return 0, err
+	}
+	return st.Drops, nil
+}
+
+// Errors a user can fix, returned wrapped; test with errors.Is.
+var (
+	// ErrPrivilege: raw sockets were refused.
+	ErrPrivilege = errors.New("raw sockets need root or the CAP_NET_RAW capability")
+	// ErrInterface: the interface named with -i does not exist or cannot
+	// carry Ethernet frames.
+	ErrInterface = errors.New("bad interface")
+	// ErrRoute: no route to the targets, or the gateway's MAC could not be
+	// resolved.
+	ErrRoute = errors.New("no usable route")
+)
+
+func privilege(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("syn: %w: %w", ErrPrivilege, err)
+	}
+	return fmt.Errorf("syn: %w", err)
+}
+
+// resolveRoute finds the interface, source address and gateway MAC for a scan
+// whose first target is dst, honouring the overrides in c (-i, -S, -G).
+func resolveRoute(c *Config, dst netip.Addr) (Route, error) {
+	if c.Interface != "" {
+		if _, err := net.InterfaceByName(c.Interface); err != nil {
+			return Route{}, fmt.Errorf("syn: %w %q: %w", ErrInterface, c.Interface, err)
+		}
+	}
+	r, err := netroute.Find(dst, c.Interface)
+	if err != nil {
+		if errors.Is(err, netroute.ErrNoHardwareAddr) {
+			return Route{}, fmt.Errorf("syn: %w: %w", ErrInterface, err)
+		}
+		return Route{}, fmt.Errorf("syn: %w to %v: %w (give -i, -S and -G to set interface, source address and gateway MAC)", ErrRoute, dst, err)
+	}
+	if c.Source.IsValid() {
+		r.Source = c.Source
+	}
+	if c.GatewayMAC != nil {
+		r.DstMAC = c.GatewayMAC
+	} else if err := r.Resolve(netroute.DefaultARPTimeout); err != nil {
+		return Route{}, fmt.Errorf("syn: %w to %v: gateway: %w (give its MAC with -G)", ErrRoute, dst, err)
+	}
+	return Route{
+		Interface:  r.Interface.Name,
+		Index:      r.Interface.Index,
+		Source:     r.Source,
+		Gateway:    r.Gateway,
+		SrcMAC:     r.SrcMAC,
+		GatewayMAC: r.DstMAC,
+	}, nil
+}

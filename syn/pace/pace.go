@@ -1,0 +1,111 @@
+// Package pace holds a sender to a rate of packets per second.
+//
+// A Limiter is a token bucket written as a schedule: by time t since the
+// start, rate·t packets (plus a small burst) may have been sent. Because the
+// schedule is kept against the start of the scan and not from one send to
+// the next, the average rate over a scan stays on target however coarse the
+// operating system's sleeps are: a late wake-up is made good by a slightly
+// larger batch, never lost. A sender that falls far behind (stopped by the
+// scheduler, or a flow-controlled socket) does not then burst to catch up
+// more than MaxDebt worth of packets: a network should never see a spike a
+// multiple of the asked rate.
+//
+// A Limiter sleeps rather than spins, so a scan at 1,000 pps costs almost no
+// CPU; it wakes at most about once per millisecond, or per batch at rates
+// where a batch takes longer than that.
+package pace
+
+import (
+	"math"
+	"time"
+)
+
+// MaxDebt is how far, in time, a late sender may catch up in one burst.
+const MaxDebt = 20 * time.Millisecond
+
+// tick is the granularity of wake-ups: at high rates a sender wakes when a
+// tick's worth of packets (up to the batch it asked for) may go.
+const tick = time.Millisecond
+
+// Limiter paces one sender. It is not safe for concurrent use: each sender
+// goroutine has its own, at its share of the rate.
+type Limiter struct {
+	perNS   float64 // packets per nanosecond; 0 means unlimited
+	start   time.Time
+	granted uint64  // packets granted since start (after debt adjustments)
+	burst   float64 // packets that may go at once at the start
+	maxDebt float64 // in packets
+
+	now   func() time.Time
+	sleep func(time.Duration)
+}
+
+// New returns a Limiter for rate packets per second. A rate of 0 or less
+// means no limit. burst is the number of packets that may go at once
+// (typically the sender's batch size); no more than a millisecond's worth is
+// used.
+func New(rate float64, burst int) *Limiter {
+	return newLimiter(rate, burst, time.Now, time.Sleep)
+}
+
+func newLimiter(rate float64, burst int, now func() time.Time, sleep func(time.Duration)) *Limiter {
+	l := &Limiter{now: now, sleep: sleep}
+	if rate > 0 {
+		l.perNS = rate / 1e9
+		// The start-up burst is what one wake-up would send anyway, so that
+		// even a short scan at a low rate starts at its rate, not above it.
+		l.burst = math.Min(float64(max(burst, 1)), math.Max(1, float64(tick)*l.perNS))
+		l.maxDebt = max(l.burst, rate*MaxDebt.Seconds())
+	}
+	l.start = now()
+	return l
+}
+
+// Unlimited reports whether the Limiter lets everything through.
+func (l *Limiter) Unlimited() bool { return l.perNS == 0 }
+
+// Take blocks until at least one packet may be sent and returns how many
+// (between 1 and n) may be sent now. The caller must send them, or account
+// for unsent ones by calling Return.
+func (l *Limiter) Take(n int) int {
+	if l.perNS == 0 || n <= 0 {
+		return n
+	}
+	// Wake when a tick's worth (at least 1, at most n) is allowed.
+	want := math.Min(float64(n), math.Max(1, float64(tick)*l.perNS))
+	for {
+		elapsed := float64(l.now().Sub(l.start))
+		avail := elapsed*l.perNS + l.burst - float64(l.granted)
+		if avail > l.maxDebt {
+			// Too far behind: forgive the excess rather than burst it.
+			l.granted += uint64(avail - l.maxDebt)
+			avail = l.maxDebt
+		}
+		if avail >= want {
+			k := min(n, int(avail))
+			l.granted += uint64(k)
+			return k
+		}
+		wait := time.Duration((want - avail) / l.perNS)
+		l.sleep(max(wait, time.Microsecond))
+	}
+}
+
+// Return gives back k packets granted by Take but not sent.
+func (l *Limiter) Return(k int) {
+	if l.perNS != 0 && k > 0 && uint64(k) <= l.granted {
+		l.granted -= uint64(k)
+	}
+}
+
+// Rate returns the packets per second the Limiter holds to, 0 if unlimited.
+func (l *Limiter) Rate() float64 { return l.perNS * 1e9 }
+
+// BandwidthToRate converts a bandwidth in bits per second to a packet rate for
+// frames of frameLen bytes, counting what each frame costs on an Ethernet
+// wire: padding to the 60-byte minimum, the 4-byte FCS, and the 8-byte
+// preamble and 12-byte inter-frame gap.
+func BandwidthToRate(bitsPerSecond float64, frameLen int) float64 {
+	wire := max(frameLen, 60) + 4 + 8 + 12
+	return bitsPerSecond / float64(wire*8)
+}

@@ -1,0 +1,120 @@
+package syn
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"mailscan/syn/cyclic"
+)
+
+// ResumeState is what --resume files hold: enough to continue a scan exactly
+// where it stopped. The resumed run and the interrupted one together probe
+// every target exactly once, because each sender's part of the cycle is a
+// fixed run of positions and a position is recorded only after the frames of
+// the targets before it were handed to the kernel.
+type ResumeState struct {
+	Seed      uint64    `json:"seed"`
+	Shard     uint64    `json:"shard"`
+	Shards    uint64    `json:"shards"`
+	Cycle     CycleInfo `json:"cycle"`
+	Positions []uint64  `json:"positions"`
+	// ConfigHash fingerprints what must not change between the runs: the
+	// targets, exclusions and ports (see ConfigHash).
+	ConfigHash string `json:"config_hash"`
+	Complete   bool   `json:"complete"`
+}
+
+// ConfigHash returns the hash of the parts of a scan a resumed run must share
+// with the original: the allowed ranges, the ports, the shard and seed.
+func ConfigHash(c *Config) string {
+	h := sha256.New()
+	for _, r := range c.Allowed.Ranges() {
+		fmt.Fprintf(h, "%d-%d,", r.First, r.Last)
+	}
+	h.Write([]byte{'|'})
+	for _, p := range c.Ports {
+		h.Write(strconv.AppendUint(nil, uint64(p), 10))
+		h.Write([]byte{','})
+	}
+	shards := max(c.Shards, 1)
+	fmt.Fprintf(h, "|%d|%d/%d", c.Seed, c.Shard, shards)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// check reports whether r can resume the scan c describes.
+func (r *ResumeState) check(c *Config, n uint64, cy *cyclic.Cycle) error {
+	if r.ConfigHash != ConfigHash(c) {
+		return errors.New("syn: the resume file is for another scan: targets, exclusions, ports, seed or shard differ")
+	}
+	if r.Cycle != (CycleInfo{N: n, P: cy.P, G: cy.G, Start: cy.Start}) {
+		return errors.New("syn: the resume file's permutation differs from this scan's (another mailscan version?)")
+	}
+	if len(r.Positions) == 0 {
+		return errors.New("syn: the resume file records no sender positions")
+	}
+	return nil
+}
+
+// ResumeState returns the state to write to a resume file now: safe to call
+// while the scan runs (each minute) and after it ends.
+func (s *Scanner) ResumeState() *ResumeState {
+	c := &s.cfg
+	r := &ResumeState{
+		Seed: c.Seed, Shard: c.Shard, Shards: c.Shards,
+		Cycle:      CycleInfo{N: s.cycle.N, P: s.cycle.P, G: s.cycle.G, Start: s.cycle.Start},
+		ConfigHash: ConfigHash(c),
+		Complete:   true,
+	}
+	for i := range s.senders {
+		pos := s.senders[i].pos.Load()
+		r.Positions = append(r.Positions, pos)
+		if pos < s.iters[i].Len() {
+			r.Complete = false
+		}
+	}
+	return r
+}
+
+// WriteResumeFile writes r to path atomically (a temporary file renamed into
+// place), so a crash mid-write never leaves a torn resume file.
+func WriteResumeFile(path string, r *ResumeState) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".resume-*")
+	if err != nil {
+		return fmt.Errorf("syn: resume file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("syn: resume file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("syn: resume file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("syn: resume file: %w", err)
+	}
+	return nil
+}
+
+// ReadResumeFile reads a file WriteResumeFile wrote.
+func ReadResumeFile(path string) (*ResumeState, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("syn: resume file: %w", err)
+	}
+	var r ResumeState
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("syn: resume file %s: %w", path, err)
+	}
+	return &r, nil
+}

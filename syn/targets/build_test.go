@@ -1,0 +1,162 @@
+package targets_test
+
+import (
+	"strings"
+	"testing"
+
+	"mailscan/blocklist"
+	"mailscan/syn/targets"
+)
+
+func TestBuild(t *testing.T) {
+	tests := []struct {
+		name                         string
+		targets, userBlock, allowRes *blocklist.Set
+		allowed                      string
+		total, reserved, user        uint64
+		byReserved                   string // ByReserved as "prefix=count;..."
+	}{
+		{
+			name:     "public targets, nothing excluded",
+			targets:  set(t, "8.8.8.0/24"),
+			allowed:  "8.8.8.0/24",
+			reserved: 0, user: 0,
+		},
+		{
+			name:       "target entirely reserved",
+			targets:    set(t, "198.18.16.0/20"),
+			allowed:    "",
+			total:      4096,
+			reserved:   4096,
+			byReserved: "198.18.0.0/15=4096",
+		},
+		{
+			name:     "lab targets with the benchmarking range allowed",
+			targets:  set(t, "198.18.16.0/20"),
+			allowRes: set(t, "198.18.0.0/15"),
+			allowed:  "198.18.16.0/20",
+		},
+		{
+			name:     "allow-reserved covers part of the targets",
+			targets:  set(t, "198.18.16.0/20"),
+			allowRes: set(t, "198.18.16.0/21"),
+			allowed:  "198.18.16.0/21",
+			total:    2048, reserved: 2048,
+			byReserved: "198.18.0.0/15=2048",
+		},
+		{
+			name:      "user block inside allow-reserved wins",
+			targets:   set(t, "198.18.16.0/20"),
+			allowRes:  set(t, "198.18.0.0/15"),
+			userBlock: set(t, "198.18.20.0/24"),
+			allowed:   "198.18.16.0/22, 198.18.21.0-198.18.31.255",
+			total:     256, user: 256,
+		},
+		{
+			name:      "user block and reserved overlap: counted once, as user",
+			targets:   set(t, "192.168.0.0/23", "8.8.8.0/24"),
+			userBlock: set(t, "192.168.1.0/24", "8.8.8.128/25"),
+			allowed:   "8.8.8.0/25",
+			total:     640, reserved: 256, user: 384,
+			byReserved: "192.168.0.0/16=256",
+		},
+		{
+			name:    "targets over several reserved ranges",
+			targets: set(t, "192.0.0.0/16"),
+			allowed: "192.0.1.0/24, 192.0.3.0-192.0.255.255",
+			total:   512, reserved: 512,
+			byReserved: "192.0.0.0/24=256;192.0.2.0/24=256",
+		},
+		{
+			name:    "whole space",
+			targets: set(t, "0.0.0.0/0"),
+			allowed: blocklist.NewSet(blocklist.Range{First: 0, Last: 1<<32 - 1}).Subtract(blocklist.Reserved()).String(),
+			total:   blocklist.Reserved().Len(), reserved: blocklist.Reserved().Len(),
+			byReserved: "0.0.0.0/8=16777216;10.0.0.0/8=16777216;100.64.0.0/10=4194304;127.0.0.0/8=16777216;" +
+				"169.254.0.0/16=65536;172.16.0.0/12=1048576;192.0.0.0/24=256;192.0.2.0/24=256;192.88.99.0/24=256;" +
+				"192.168.0.0/16=65536;198.18.0.0/15=131072;198.51.100.0/24=256;203.0.113.0/24=256;" +
+				"224.0.0.0/4=268435456;240.0.0.0/4=268435455;255.255.255.255/32=1",
+		},
+		{
+			name:    "nil targets",
+			allowed: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			allowed, ex := targets.Build(tt.targets, tt.userBlock, tt.allowRes)
+			if got := allowed.String(); got != tt.allowed {
+				t.Errorf("allowed = %q, want %q", got, tt.allowed)
+			}
+			if ex.Total() != tt.total || ex.Reserved != tt.reserved || ex.User != tt.user {
+				t.Errorf("excluded total/reserved/user = %d/%d/%d, want %d/%d/%d",
+					ex.Total(), ex.Reserved, ex.User, tt.total, tt.reserved, tt.user)
+			}
+			if ex.Targets != tt.targets.Len() || ex.Allowed != allowed.Len() || ex.Targets-ex.Allowed != ex.Total() {
+				t.Errorf("targets %d, allowed %d, total %d do not add up", ex.Targets, ex.Allowed, ex.Total())
+			}
+			var parts []string
+			var sum uint64
+			for _, rc := range ex.ByReserved {
+				parts = append(parts, rc.Range.Prefix.String()+"="+itoa(rc.Count))
+				sum += rc.Count
+			}
+			if got := strings.Join(parts, ";"); got != tt.byReserved {
+				t.Errorf("ByReserved = %q, want %q", got, tt.byReserved)
+			}
+			if sum != ex.Reserved {
+				t.Errorf("ByReserved sums to %d, Reserved is %d", sum, ex.Reserved)
+			}
+			// Nothing allowed is ever in the effective blocklist.
+			if inter := allowed.Intersect(ex.Blocklist); inter.Len() != 0 {
+				t.Errorf("allowed overlaps the blocklist: %v", inter)
+			}
+			if want := targets.EffectiveBlocklist(tt.userBlock, tt.allowRes); !ex.Blocklist.Equal(want) {
+				t.Errorf("Blocklist = %v, want %v", ex.Blocklist, want)
+			}
+			if tt.userBlock != nil && tt.userBlock.Intersect(allowed).Len() != 0 {
+				t.Error("an address of the user blocklist is allowed")
+			}
+		})
+	}
+}
+
+func itoa(n uint64) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+func TestEffectiveBlocklist(t *testing.T) {
+	bl := targets.EffectiveBlocklist(set(t, "8.8.8.8", "198.18.5.0/24"), set(t, "198.18.0.0/15", "10.0.0.0/8"))
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"8.8.8.8", true},         // user
+		{"198.18.5.7", true},      // user beats allow-reserved
+		{"198.18.6.1", false},     // allowed reserved
+		{"10.1.2.3", false},       // allowed reserved
+		{"192.168.1.1", true},     // reserved
+		{"255.255.255.255", true}, // reserved
+		{"1.1.1.1", false},
+	} {
+		r, _ := blocklist.ParseEntry(tt.addr)
+		if got := bl.Contains(r.First); got != tt.want {
+			t.Errorf("blocklist contains %s = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+}
+
+func TestExcludedString(t *testing.T) {
+	_, ex := targets.Build(set(t, "198.18.16.0/20"), set(t, "198.18.20.0/24"), set(t, "198.18.16.0/21"))
+	want := "excluded 2304 of 4096 addresses: 256 by user blocklist, 2048 reserved (198.18.0.0/15 (benchmarking, RFC 2544): 2048)"
+	if got := ex.String(); got != want {
+		t.Fatalf("String() = %q\nwant %q", got, want)
+	}
+	_, ex = targets.Build(set(t, "8.8.8.0/24"), set(t, "8.8.8.0/25"), nil)
+	if got, want := ex.String(), "excluded 128 of 256 addresses: 128 by user blocklist, 0 reserved"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+}
