@@ -1,0 +1,324 @@
+package banner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// imapResponse is one parsed IMAP response line (RFC 3501 §7, §9
+// "response-*"). Parsing is pure: parseIMAPLine over a line without CRLF.
+type imapResponse struct {
+	// Tag is "*" for untagged data, "+" for a continuation request, else the
+	// tag of the command completed.
+	Tag string
+	// Cond is the first atom after the tag, upper-cased: a condition (OK,
+	// NO, BAD, PREAUTH, BYE), a data name (CAPABILITY), or a number
+	// ("* 23 EXISTS"). Empty for a continuation.
+	Cond string
+	// Code is the response code without its brackets ("CAPABILITY IMAP4rev1
+	// STARTTLS"), for status responses only.
+	Code string
+	// Text is what follows the condition and code: human-readable text for
+	// status responses, the data for others ("IMAP4rev1 STARTTLS" after
+	// "* CAPABILITY").
+	Text string
+}
+
+// isStatus reports whether Cond is a status condition, which may carry a
+// response code.
+func (r imapResponse) isStatus() bool {
+	switch r.Cond {
+	case "OK", "NO", "BAD", "PREAUTH", "BYE":
+		return true
+	}
+	return false
+}
+
+// capabilities returns the capability atoms the response carries: the data
+// of "* CAPABILITY ...", or a [CAPABILITY ...] response code; nil if none.
+func (r imapResponse) capabilities() []string {
+	if r.Tag == "*" && r.Cond == "CAPABILITY" {
+		return nonNil(strings.Fields(r.Text))
+	}
+	if name, rest, _ := strings.Cut(r.Code, " "); strings.EqualFold(name, "CAPABILITY") {
+		return nonNil(strings.Fields(rest))
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// parseIMAPLine parses one response line. It fails with a
+// textproto.ProtocolError-compatible error when the line is not IMAP: no
+// tag, a tag with characters RFC 3501 forbids, or no space after the tag.
+func parseIMAPLine(line string) (imapResponse, error) {
+	var r imapResponse
+	tag, rest, ok := strings.Cut(line, " ")
+	if tag == "+" {
+		r.Tag, r.Text = "+", rest
+		return r, nil
+	}
+	if !ok || !validIMAPTag(tag) {
+		return r, protocolErrorf("banner: not an IMAP response: %s", quote(line))
+	}
+	r.Tag = tag
+	cond, rest, _ := strings.Cut(rest, " ")
+	if cond == "" {
+		return r, protocolErrorf("banner: IMAP response without a condition: %s", quote(line))
+	}
+	r.Cond = strings.ToUpper(cond)
+	if r.isStatus() && strings.HasPrefix(rest, "[") {
+		if end := strings.IndexByte(rest, ']'); end > 0 {
+			r.Code = rest[1:end]
+			rest = strings.TrimPrefix(rest[end+1:], " ")
+		}
+	}
+	r.Text = rest
+	return r, nil
+}
+
+// validIMAPTag reports whether tag is "*" or a non-empty run of
+// ASTRING-CHAR other than '+' (RFC 3501 §9 "tag").
+func validIMAPTag(tag string) bool {
+	if tag == "*" {
+		return true
+	}
+	if tag == "" {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\+`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// parseIMAPGreeting parses an IMAP greeting (RFC 3501 §7.1: "* OK",
+// "* PREAUTH" or "* BYE", each with an optional response code).
+func parseIMAPGreeting(line string) (imapResponse, error) {
+	r, err := parseIMAPLine(line)
+	if err != nil {
+		return r, protocolErrorf("banner: not an IMAP greeting: %s", quote(line))
+	}
+	if r.Tag != "*" || (r.Cond != "OK" && r.Cond != "PREAUTH" && r.Cond != "BYE") {
+		return r, protocolErrorf("banner: not an IMAP greeting: %s", quote(line))
+	}
+	return r, nil
+}
+
+// imapLiteral returns the size of the literal a line announces at its end
+// ("{123}" or the LITERAL+ "{123+}"), and whether it announces one.
+func imapLiteral(line string) (int64, bool) {
+	if !strings.HasSuffix(line, "}") {
+		return 0, false
+	}
+	open := strings.LastIndexByte(line, '{')
+	if open < 0 {
+		return 0, false
+	}
+	num := strings.TrimSuffix(line[open+1:len(line)-1], "+")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || num[0] == '+' {
+		return 0, false
+	}
+	return n, true
+}
+
+// hasAtom reports whether caps holds want, compared case-insensitively as
+// capability names are (RFC 3501 §7.2.1).
+func hasAtom(caps []string, want string) bool {
+	for _, c := range caps {
+		if strings.EqualFold(c, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// imapCmd sends "<tag> cmd" and reads the response up to the tagged line,
+// which it returns parsed, with the raw line. Untagged lines go to
+// onUntagged (may be nil); literals they announce are skipped.
+func (x *scan) imapCmd(cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
+	x.imapTag++
+	tag := fmt.Sprintf("a%03d", x.imapTag)
+	if err := x.sess.send(tag + " " + cmd); err != nil {
+		return imapResponse{}, "", fmt.Errorf("banner: send %s: %w", cmd, err)
+	}
+	return x.imapRead(tag, cmd, onUntagged)
+}
+
+func (x *scan) imapRead(tag, cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
+	var bye string
+	for {
+		line, err := x.sess.readLine()
+		if err != nil {
+			if bye != "" && statusOf(err) == StatusClosed {
+				return imapResponse{}, "", refusedf("banner: server closed after %s: %s", cmd, quote(bye))
+			}
+			return imapResponse{}, "", fmt.Errorf("banner: read %s response: %w", cmd, err)
+		}
+		r, err := parseIMAPLine(line)
+		if err != nil {
+			return r, line, err
+		}
+		for lit, ok := imapLiteral(line); ok; lit, ok = imapLiteral(line) {
+			if err := x.sess.discard(lit); err != nil {
+				return r, line, fmt.Errorf("banner: read %s response: %w", cmd, err)
+			}
+			if line, err = x.sess.readLine(); err != nil {
+				return r, line, fmt.Errorf("banner: read %s response: %w", cmd, err)
+			}
+		}
+		switch {
+		case r.Tag == "*":
+			if r.Cond == "BYE" {
+				bye = line
+			}
+			if onUntagged != nil {
+				onUntagged(r)
+			}
+		case strings.EqualFold(r.Tag, tag):
+			if !r.isStatus() || r.Cond == "PREAUTH" || r.Cond == "BYE" {
+				return r, line, protocolErrorf("banner: bad tagged IMAP response to %s: %s", cmd, quote(line))
+			}
+			return r, line, nil
+		default:
+			return r, line, protocolErrorf("banner: unexpected IMAP response to %s: %s", cmd, quote(line))
+		}
+	}
+}
+
+// imap runs the IMAP dialogue:
+//
+//  1. IMAPS only: the TLS handshake.
+//  2. Read the greeting: "* OK", "* PREAUTH" (STARTTLS is then not
+//     allowed) or "* BYE" (refused: stop, status closed).
+//  3. "a001 CAPABILITY"; the untagged CAPABILITY data (or, failing that,
+//     a [CAPABILITY] code) is the capability list.
+//  4. If STARTTLS is listed: "a002 STARTTLS", the TLS handshake, and
+//     "a003 CAPABILITY" again.
+//  5. "LOGOUT" with the next tag; its reply is read briefly and ignored.
+func (x *scan) imap() error {
+	implicit := x.r.Protocol.ImplicitTLS()
+	if implicit {
+		if err := x.handshake(); err != nil {
+			return err
+		}
+	}
+	if implicit {
+		x.sess.arm(x.sess.timeout) // in cleartext, waitGreeting armed it
+	}
+	line, err := x.sess.readLine()
+	x.r.Greeting = line
+	if err != nil {
+		return fmt.Errorf("banner: read greeting: %w", err)
+	}
+	g, err := parseIMAPGreeting(line)
+	if err != nil {
+		return err
+	}
+	x.greetingOK = true
+	if g.Cond == "BYE" {
+		return refusedf("banner: server refused: %s", quote(line))
+	}
+
+	caps, err := x.imapCapability(g.capabilities())
+	if err != nil {
+		return err
+	}
+	if implicit {
+		x.capsAfter(caps)
+		x.imapLogout()
+		return nil
+	}
+	x.capsBefore(caps)
+	x.clear = cleartextSide{known: true, caps: caps, preauth: g.Cond == "PREAUTH", starttls: hasAtom(caps, "STARTTLS")}
+	if !x.clear.starttls {
+		x.imapLogout()
+		return nil
+	}
+	st := &StartTLS{Offered: true}
+	x.r.StartTLS = st
+	if x.clear.preauth {
+		st.Error = "not attempted: PREAUTH session (RFC 3501 allows STARTTLS only before authentication)"
+		x.imapLogout()
+		return nil
+	}
+	st.Attempted = true
+	resp, raw, err := x.imapCmd("STARTTLS", nil)
+	st.Response = raw
+	if err != nil {
+		return err
+	}
+	if resp.Cond != "OK" {
+		st.Error = "refused: " + raw
+		x.imapLogout()
+		return nil
+	}
+	if err := x.handshake(); err != nil {
+		return err
+	}
+	caps, err = x.imapCapability(nil)
+	if err != nil {
+		return err
+	}
+	x.capsAfter(caps)
+	x.imapLogout()
+	return nil
+}
+
+// imapCapability runs CAPABILITY and returns the list; fallback (from the
+// greeting's code) stands in when the reply has none.
+func (x *scan) imapCapability(fallback []string) ([]string, error) {
+	var caps []string
+	resp, raw, err := x.imapCmd("CAPABILITY", func(r imapResponse) {
+		if c := r.capabilities(); c != nil {
+			caps = c
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Cond != "OK" {
+		// CAPABILITY is mandatory in every IMAP4rev1 state.
+		return nil, protocolErrorf("banner: CAPABILITY failed: %s", quote(raw))
+	}
+	if caps == nil {
+		caps = resp.capabilities()
+	}
+	if caps == nil {
+		caps = fallback
+	}
+	return caps, nil
+}
+
+func (x *scan) imapLogout() {
+	x.imapTag++
+	tag := fmt.Sprintf("a%03d", x.imapTag)
+	if x.sess.sendWithin(tag+" LOGOUT", goodbyeTimeout) != nil {
+		return
+	}
+	x.imapRead(tag, "LOGOUT", nil)
+}
+
+// imapCleartextLogin is the cleartext_login finding of an IMAP server from
+// its cleartext capabilities: a client may send LOGIN unless LOGINDISABLED
+// is announced (RFC 3501 §6.2.3).
+func imapCleartextLogin(c cleartextSide) *Finding {
+	if c.preauth {
+		return &Finding{false, "PREAUTH greeting: the session is authenticated without a login"}
+	}
+	list := strings.Join(c.caps, " ")
+	if hasAtom(c.caps, "LOGINDISABLED") {
+		return &Finding{false, "cleartext CAPABILITY lists LOGINDISABLED: " + list}
+	}
+	return &Finding{true, "cleartext CAPABILITY lacks LOGINDISABLED: " + list}
+}

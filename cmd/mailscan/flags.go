@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// listFlag is a flag that may be given many times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// secondsFlag is a duration given as seconds ("8", "0.5") or a Go duration
+// ("8s", "500ms").
+type secondsFlag struct{ d *time.Duration }
+
+func (f secondsFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f secondsFlag) Set(s string) error {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		if v < 0 {
+			return fmt.Errorf("negative duration %q", s)
+		}
+		*f.d = time.Duration(v * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("bad duration %q (want seconds, e.g. 8, or a duration, e.g. 500ms)", s)
+	}
+	*f.d = d
+	return nil
+}
+
+// parseBandwidth reads bits per second with an optional K, M or G suffix
+// (powers of 1000, as network rates are quoted): "100M", "1G", "64000".
+func parseBandwidth(s string) (float64, error) {
+	mult := 1.0
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "BPS"), "B")
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'K':
+			mult, t = 1e3, t[:len(t)-1]
+		case 'M':
+			mult, t = 1e6, t[:len(t)-1]
+		case 'G':
+			mult, t = 1e9, t[:len(t)-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("bad bandwidth %q (want bits per second, e.g. 100M or 1G)", s)
+	}
+	return v * mult, nil
+}

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+
+)
+
+// The lab tests run the real mailscan binary inside the network namespaces
+// scripts/lab.sh builds: a scanner, a router, a target namespace with a real
+// Dovecot on 4096 AnyIP addresses, nftables deciding which (address, port)
+// pairs answer. Every packet stays in those namespaces and every address is
+// in 198.18.0.0/15.
+//
+// One lab serves the whole package: it is built by the first test that needs
+// it and removed after the last. Tests use it one at a time.
+
+// labEnv is a running lab: the values `lab.sh env` prints, and the binary.
+type labEnv struct {
+	vars map[string]string
+	bin  string // the mailscan binary under test
+	dir  string // temp directory for the binary and outputs
+}
+
+func (l *labEnv) get(k string) string { return l.vars[k] }
+
+var (
+	labOnce sync.Once
+	labVal  *labEnv
+	labErr  error
+	repo    = findRepo()
+)
+
+func findRepo() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// needLab returns the package's lab, building it on first use. Without root
+// the test skips, except under CI=true, where a skip would hide that the lab
+// never ran: there it fails.
+func needLab(t *testing.T) *labEnv {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("lab tests need root, and CI=true forbids skipping them")
+		}
+		t.Skip("skipping lab test: needs root (run scripts/test.sh with sudo)")
+	}
+	labOnce.Do(func() { labVal, labErr = startLab() })
+	if labErr != nil {
+		t.Fatalf("lab: %v", labErr)
+	}
+	return labVal
+}
+
+// labPrefix is unique per test process so that labs of concurrent test runs
+// never meet.
+var labPrefix = fmt.Sprintf("mt%d", os.Getpid()%100000)
+
+func labScript(args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(repo, "scripts", "lab.sh"), args...)
+	cmd.Env = append(os.Environ(), "LAB_PREFIX="+labPrefix)
+	return cmd
+}
+
+func startLab() (*labEnv, error) {
+	dir, err := os.MkdirTemp("", "mailscan-lab-test-")
+	if err != nil {
+		return nil, err
+	}
+	// Readable by all: one test runs the binary as an unprivileged user.
+	os.Chmod(dir, 0o755)
+	l := &labEnv{dir: dir, bin: filepath.Join(dir, "mailscan"), vars: map[string]string{}}
+	build := exec.Command("go", "build", "-o", l.bin, ".")
+	build.Dir = filepath.Join(repo, "cmd", "mailscan")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if out, err := labScript("up").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("lab.sh up: %v\n%s", err, out)
+	}
+	out, err := labScript("env").Output()
+	if err != nil {
+		return nil, fmt.Errorf("lab.sh env: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			l.vars[k] = v
+		}
+	}
+	return l, nil
+}
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv("MAILSCAN_TEST_ROLE"); role != "" {
+		os.Exit(runRole(role))
+	}
+	code := m.Run()
+	if labVal != nil {
+		if out, err := labScript("down").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "lab.sh down: %v\n%s", err, out)
+			code = 1
+		}
+		os.RemoveAll(labVal.dir)
+	}
+	os.Exit(code)
+}
+
+// result is one run of the binary.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// mailscanIn runs the binary in namespace ns with args.
+func (l *labEnv) mailscanIn(t *testing.T, ns string, args ...string) result {
+	t.Helper()
+	return l.run(t, append([]string{"ip", "netns", "exec", ns, l.bin}, args...)...)
+}
+
+func (l *labEnv) run(t *testing.T, argv ...string) result {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	return r
+}
+
+// scanArgs are the arguments every lab scan shares.
+func (l *labEnv) scanArgs(extra ...string) []string {
+	args := []string{"syn", "-p", l.get("LAB_PORTS"), "-r", "50000", "--allow-reserved", "198.18.0.0/15",
+		"-b", l.get("LAB_BLOCKLIST"), "--cooldown", "2", "-q"}
+	return append(append(args, extra...), l.get("LAB_TARGET_RANGE"))
+}
+
+// readLines returns the non-empty lines of a file, sorted.
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// labBlocklist parses the lab's exclusion file with the blocklist package's
+// own parser's independent cousin: netip prefixes, so the test does not trust
+// the code under test to read it.
+func (l *labEnv) blocklist(t *testing.T) []netip.Prefix {
+	t.Helper()
+	var out []netip.Prefix
+	for _, line := range readLines(t, l.get("LAB_BLOCKLIST")) {
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if !strings.Contains(line, "/") {
+			line += "/32"
+		}
+		out = append(out, netip.MustParsePrefix(line))
+	}
+	if len(out) == 0 {
+		t.Fatal("the lab's blocklist is empty")
+	}
+	return out
+}
+
+func blocked(bl []netip.Prefix, a netip.Addr) bool {
+	for _, p := range bl {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// expectedOpen is the ground truth the scan must find: every open pair minus
+// the blocklisted ones.
+func (l *labEnv) expectedOpen(t *testing.T) []string {
+	bl := l.blocklist(t)
+	var out []string
+	for _, k := range readLines(t, l.get("LAB_TRUTH")) {
+		if !blocked(bl, netip.MustParseAddrPort(k).Addr()) {
+			out = append(out, k)
+		}
+	}
+	if len(out) < 100 {
+		t.Fatalf("ground truth has only %d open pairs", len(out))
+	}
+	return out
+}
+
+// hitKeys reads a CSV hit list into sorted "ip:port" keys of the given status.
+func hitKeys(t *testing.T, csv, status string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) == 0 || lines[0] != "ip,port,status,ttl,window,time" {
+		t.Fatalf("bad CSV header in %q", firstLine(csv))
+	}
+	var out []string
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != 6 {
+			t.Fatalf("bad CSV line %q", l)
+		}
+		if f[2] == status {
+			out = append(out, f[0]+":"+f[1])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+
+// diff describes how got differs from want, or returns "".
+func diff(got, want []string) string {
+	g, w := map[string]bool{}, map[string]bool{}
+	for _, k := range got {
+		g[k] = true
+	}
+	for _, k := range want {
+		w[k] = true
+	}
+	var missing, extra []string
+	for _, k := range want {
+		if !g[k] {
+			missing = append(missing, k)
+		}
+	}
+	for _, k := range got {
+		if !w[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(missing) == 0 && len(extra) == 0 && len(got) == len(want) {
+		return ""
+	}
+	return fmt.Sprintf("got %d, want %d; missing %d %v; unexpected %d %v", len(got), len(want), len(missing), head(missing), len(extra), head(extra))
+}
+
+func head(s []string) []string {
+	if len(s) > 10 {
+		return s[:10]
+	}
+	return s
+}
+
+// capture records the SYNs that reach the target namespace, with tcpdump on
+// its veth, until stop is called.
+type capture struct {
+	cmd  *exec.Cmd
+	file string
+}
+
+func (l *labEnv) startCapture(t *testing.T) *capture {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Fatal("tcpdump is needed for the capture (apt-get install tcpdump)")
+	}
+	c := &capture{file: filepath.Join(t.TempDir(), "syns.pcap")}
+	c.cmd = exec.Command("ip", "netns", "exec", l.get("LAB_TARGET_NS"), "tcpdump", "-i", l.get("LAB_TARGET_IF"),
+		"-n", "-U", "-B", "16384", "-w", c.file, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
+	stderr, _ := c.cmd.StderrPipe()
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// tcpdump says "listening on" once its filter is attached.
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "listening on") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+	return c
+}
+
+// stop ends tcpdump and returns every SYN it saw as "ip:port" → count.
+func (c *capture) stop(t *testing.T) map[string]int {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond) // let the last frames reach the file; not a timing assertion
+	c.cmd.Process.Signal(syscall.SIGINT)
+	c.cmd.Wait()
+	f, err := os.Open(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	src := gopacket.NewPacketSource(r, r.LinkType())
+	for pkt := range src.Packets() {
+		ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip == nil || tcp == nil {
+			continue
+		}
+		a, _ := netip.AddrFromSlice(ip.DstIP.To4())
+		out[netip.AddrPortFrom(a, uint16(tcp.DstPort)).String()]++
+	}
+	return out
+}
+
+// allowedTargets is every (address, port) of the target range outside the
+// blocklist, computed without the code under test.
+func (l *labEnv) allowedTargets(t *testing.T) map[string]bool {
+	bl := l.blocklist(t)
+	pfx := netip.MustParsePrefix(l.get("LAB_TARGET_RANGE"))
+	var ports []string
+	ports = strings.Split(l.get("LAB_PORTS"), ",")
+	out := map[string]bool{}
+	for a := pfx.Addr(); pfx.Contains(a); a = a.Next() {
+		if blocked(bl, a) {
+			continue
+		}
+		for _, p := range ports {
+			out[a.String()+":"+p] = true
+		}
+	}
+	return out
+}
+

@@ -1,0 +1,866 @@
+#!/usr/bin/env bash
+# lab.sh: a lab of network namespaces in which mailscan scans real mail servers against a known
+# ground truth.
+#
+#   scripts/lab.sh up        build the lab (tears down a previous lab of the same prefix first)
+#   scripts/lab.sh down      remove everything the lab made
+#   scripts/lab.sh status    what exists, whether Dovecot runs, truth counts, loss counters
+#   scripts/lab.sh env       shell-sourceable KEY=VALUE lines for tests and scripts
+#   scripts/lab.sh loss PCT  drop PCT % of the packets the router forwards (0 = off)
+#
+# Environment: LAB_PREFIX (default ms) prefixes every namespace name, LAB_DIR (default
+# /run/mailscan-lab-$LAB_PREFIX) holds every file the lab makes, LAB_SEED (default 1) makes the
+# ground truth reproducible, LAB_KEEP_ON_FAILURE=1 keeps a half-built lab for debugging.
+#
+# Topology (every address is in 198.18.0.0/15, RFC 2544; nothing touches the root namespace):
+#
+#   $P-scan   scan0 198.18.0.2/30 ─┐
+#   $P-scan2  scan0 198.18.0.6/30 ─┤                     ┌─ tgt0 198.18.1.2/30  $P-target
+#   $P-scan3  scan0 198.18.0.10/30 ┴─ $P-router ─────────┤   AnyIP 198.18.16.0/20 (Dovecot + truth)
+#                                      (forwarding,      │   AnyIP 198.18.32.0/28 (every port → 143)
+#                                       loss)            └─ sil0 198.18.2.2/30  $P-silent
+#                                                            AnyIP 198.19.0.0/16 (drops everything)
+#
+# Every veth end has a fixed MAC address, 02:6c:61:62:LL:01 on the router side and :02 on the far
+# side (LL = 01, 02, 03 for the scanners, 10 target, 20 silent), and a permanent neighbour entry
+# for its peer: no ARP is ever needed, the first replies of a scan are never queued behind address
+# resolution, and a scanner's gateway MAC is known (zmap 2.1.1 cannot find it in a namespace:
+# give it -G 02:6c:61:62:01:01, or read `ip -n $P-scan neigh show 198.18.0.1`).
+# Checksum offload is off on every veth so that frames carry real checksums, as on a wire: a
+# packet socket would otherwise see partial checksums on locally generated TCP.
+set -euo pipefail
+
+readonly PROG=${0##*/}
+readonly TARGET_RANGE=198.18.16.0/20
+readonly PSEUDO_RANGE=198.18.32.0/28
+readonly SILENT_RANGE=198.19.0.0/16
+readonly CLEAR_ALLOWED=198.18.16.0/21
+readonly CLEAR_DISABLED=198.18.24.0/21
+readonly PORTS=(110 143 993 995)
+readonly NFT_TABLE=mailscan_lab
+
+# Ground-truth shape: up hosts in total, forced up hosts in the blocklisted /24 and /28, and the
+# chance (out of 256) that an up host has a given port open; 90/256 gives ~1.7 ports per host,
+# so ~340 open pairs.
+readonly UP_HOSTS=200
+readonly UP_IN_BLOCKED24=6
+readonly UP_IN_BLOCKED28=3
+readonly PORT_ODDS=90
+
+die() {
+	printf '%s: %s\n' "$PROG" "$*" >&2
+	exit 1
+}
+
+log() {
+	printf '%s: %s\n' "$PROG" "$*" >&2
+}
+
+usage() {
+	cat >&2 <<EOF
+usage: $PROG up | down | status | env | loss PCT
+
+  up        build the lab (tears down a previous lab of the same prefix first)
+  down      remove the namespaces, the processes and the directory of the lab
+  status    show what exists; exit status 1 when the lab is incomplete
+  env       print shell-sourceable KEY=VALUE lines
+  loss PCT  drop PCT % (0-100, up to two decimals) of the packets the router forwards; 0 = off
+
+environment: LAB_PREFIX (default ms), LAB_DIR (default /run/mailscan-lab-\$LAB_PREFIX),
+             LAB_SEED (default 1), LAB_KEEP_ON_FAILURE=1 (keep a failed lab for debugging)
+EOF
+	exit 2
+}
+
+# --- configuration ----------------------------------------------------------------------------
+
+P=${LAB_PREFIX:-ms}
+[[ $P =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$ ]] ||
+	die "LAB_PREFIX=$P: want 1-20 characters of [A-Za-z0-9_-], starting with a letter or digit"
+LAB_DIR=${LAB_DIR:-/run/mailscan-lab-$P}
+# A plain path keeps the env output sourceable without quoting and Dovecot's config unambiguous.
+[[ $LAB_DIR =~ ^/[A-Za-z0-9._/-]*$ ]] ||
+	die "LAB_DIR=$LAB_DIR: want an absolute path of [A-Za-z0-9._/-]"
+LAB_DIR=${LAB_DIR%/}
+[[ -n $LAB_DIR ]] || die "LAB_DIR=/: refusing to use the root directory"
+SEED=${LAB_SEED:-1}
+[[ $SEED =~ ^[0-9]{1,18}$ ]] || die "LAB_SEED=$SEED: want a non-negative integer"
+
+readonly NS_ROUTER=$P-router NS_TARGET=$P-target NS_SILENT=$P-silent
+readonly NS_SCANS=("$P-scan" "$P-scan2" "$P-scan3")
+readonly ALL_NS=("$NS_ROUTER" "${NS_SCANS[@]}" "$NS_TARGET" "$NS_SILENT")
+
+readonly MARKER=$LAB_DIR/.mailscan-lab
+readonly DOVE_DIR=$LAB_DIR/dovecot
+readonly DOVE_CONF=$DOVE_DIR/dovecot.conf
+readonly DOVE_BASE=$DOVE_DIR/run
+readonly DOVE_PID=$DOVE_BASE/master.pid
+
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+ns_exists() {
+	[[ -e /run/netns/$1 ]]
+}
+
+# One lab prefix is built, changed or removed by one lab.sh at a time: the lock is per prefix (the
+# namespace names are), lives in /run/lock so it outlasts LAB_DIR, and is removed on exit once no
+# lab of the prefix exists. A waiter may then hold a lock on the unlinked file, so after flock it
+# checks that the path still names the file it locked, and otherwise starts over.
+readonly LOCK_FILE=/run/lock/mailscan-lab.$P.lock
+LOCK_FD=
+
+lock_lab() {
+	mkdir -p "${LOCK_FILE%/*}"
+	while :; do
+		exec {LOCK_FD}>>"$LOCK_FILE"
+		flock -w 120 "$LOCK_FD" ||
+			die "lab $P is locked by another lab.sh for over 120 s ($LOCK_FILE; fuser -v shows the holder)"
+		if [[ -e $LOCK_FILE && $(stat -c %d:%i "$LOCK_FILE") == $(stat -L -c %d:%i "/dev/fd/$LOCK_FD") ]]; then
+			trap release_lock EXIT
+			return 0
+		fi
+		exec {LOCK_FD}>&-
+	done
+}
+
+release_lock() {
+	[[ -n $LOCK_FD ]] || return 0
+	local ns
+	for ns in "${ALL_NS[@]}"; do
+		ns_exists "$ns" && break
+		ns=
+	done
+	[[ -n $ns || -e $MARKER ]] || rm -f -- "$LOCK_FILE"
+	exec {LOCK_FD}>&-
+	LOCK_FD=
+}
+
+# --- prerequisites ----------------------------------------------------------------------------
+
+need_root() {
+	[[ $EUID -eq 0 ]] || die "must run as root (network namespaces, nftables, Dovecot)"
+}
+
+check_tools() {
+	local missing=() pkgs=() entry tool pkg
+	for entry in ip:iproute2 ss:iproute2 nft:nftables ethtool:ethtool sysctl:procps \
+		openssl:openssl dovecot:dovecot-core doveconf:dovecot-core timeout:coreutils \
+		od:coreutils sha256sum:coreutils; do
+		tool=${entry%%:*} pkg=${entry#*:}
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			missing+=("$tool")
+			[[ " ${pkgs[*]} " == *" $pkg "* ]] || pkgs+=("$pkg")
+		fi
+	done
+	local libexec=/usr/lib/dovecot
+	[[ -x $libexec/imap-login ]] || { missing+=(imap-login) && pkgs+=(dovecot-imapd); }
+	[[ -x $libexec/pop3-login ]] || { missing+=(pop3-login) && pkgs+=(dovecot-pop3d); }
+	if ((${#missing[@]})); then
+		die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}"
+	fi
+}
+
+# --- teardown ---------------------------------------------------------------------------------
+
+# alive tells whether PID $1 runs. A zombie does not: whoever reaps it (init, here) may take its
+# time, and waiting for that made `down` a second slower.
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+# wait_gone waits up to $2 seconds for every PID in $1 (space separated) to exit.
+wait_gone() {
+	local pids=$1 polls=$(($2 * 50)) pid any
+	while :; do
+		any=0
+		for pid in $pids; do
+			if alive "$pid"; then any=1 && break; fi
+		done
+		((any)) || return 0
+		((polls-- > 0)) || return 1
+		sleep 0.02
+	done
+}
+
+# stop_dovecot kills the lab's Dovecot master by the PID it recorded, after checking that the PID
+# still names a dovecot process inside the lab's target namespace (PIDs get reused). SIGKILL, not
+# SIGTERM: Dovecot's orderly shutdown sleeps 1-3 s to let its log process drain, and the lab throws
+# its logs away anyway. The children notice their master is gone; kill_ns_procs ends any left.
+stop_dovecot() {
+	[[ -r $DOVE_PID ]] || return 0
+	local pid
+	pid=$(<"$DOVE_PID")
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	[[ -r /proc/$pid/comm && $(<"/proc/$pid/comm") == dovecot ]] || return 0
+	ns_exists "$NS_TARGET" || return 0
+	[[ $(ip netns identify "$pid" 2>/dev/null) == "$NS_TARGET" ]] || return 0
+	kill -KILL "$pid" 2>/dev/null || return 0
+	wait_gone "$pid" 2 || log "dovecot master $pid survived SIGKILL"
+}
+
+# kill_ns_procs ends the processes still inside a lab namespace (Dovecot's children, or a scanner
+# a test left running): a namespace with a live process outlives `ip netns del`.
+kill_ns_procs() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ') || true
+	[[ -n ${pids// /} ]] || return 0
+	# shellcheck disable=SC2086 # word splitting of the PID list is intended
+	kill -TERM $pids 2>/dev/null || true
+	if ! wait_gone "$pids" 3; then
+		# shellcheck disable=SC2086
+		kill -KILL $pids 2>/dev/null || true
+		wait_gone "$pids" 2 || log "processes $pids in $ns survived SIGKILL"
+	fi
+}
+
+remove_dir() {
+	[[ -d $LAB_DIR ]] || return 0
+	if [[ -e $MARKER ]] || [[ -z $(ls -A "$LAB_DIR") ]]; then
+		rm -rf -- "$LAB_DIR"
+	else
+		log "not removing $LAB_DIR: it has no $MARKER, so the lab did not make it"
+	fi
+}
+
+cmd_down() {
+	need_root
+	stop_dovecot
+	local ns
+	for ns in "${ALL_NS[@]}"; do
+		ns_exists "$ns" || continue
+		kill_ns_procs "$ns"
+		ip netns del "$ns"
+	done
+	remove_dir
+}
+
+# --- build ------------------------------------------------------------------------------------
+
+# make_ns creates a namespace with IPv6 off (no router solicitations or DAD noise in captures),
+# reverse-path filtering off, and lo up. Settings in "default" apply to the veths made later.
+make_ns() {
+	local ns=$1
+	shift
+	ip netns add "$ns"
+	# -e: a kernel booted without IPv6 has no net.ipv6 keys, and needs none of them.
+	nsx "$ns" sysctl -q -e -w \
+		net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 "$@"
+	ip -n "$ns" link set lo up
+}
+
+# link_router connects the router to namespace $2: router side $1 with $4, far side $3 with $5
+# (both /30), link number $6 (two hex digits) in their MAC addresses.
+link_router() {
+	local rif=$1 ns=$2 pif=$3 raddr=$4 paddr=$5 id=$6
+	local rmac=02:6c:61:62:$id:01 pmac=02:6c:61:62:$id:02
+	ip -n "$NS_ROUTER" link add "$rif" address "$rmac" type veth \
+		peer name "$pif" address "$pmac" netns "$ns"
+	nsx "$NS_ROUTER" ethtool -K "$rif" tx off >/dev/null 2>&1 ||
+		die "ethtool -K $rif tx off failed in $NS_ROUTER"
+	nsx "$ns" ethtool -K "$pif" tx off >/dev/null 2>&1 ||
+		die "ethtool -K $pif tx off failed in $ns"
+	ip -n "$NS_ROUTER" addr add "$raddr/30" dev "$rif"
+	ip -n "$ns" addr add "$paddr/30" dev "$pif"
+	ip -n "$NS_ROUTER" link set "$rif" up
+	ip -n "$ns" link set "$pif" up
+	ip -n "$NS_ROUTER" neigh replace "$paddr" lladdr "$pmac" dev "$rif" nud permanent
+	ip -n "$ns" neigh replace "$raddr" lladdr "$rmac" dev "$pif" nud permanent
+	ip -n "$ns" route add default via "$raddr" dev "$pif"
+}
+
+build_network() {
+	make_ns "$NS_ROUTER" net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+	local k ns
+	for k in 1 2 3; do
+		ns=${NS_SCANS[k - 1]}
+		make_ns "$ns"
+		local rif=r-scan
+		((k == 1)) || rif=r-scan$k
+		link_router "$rif" "$ns" scan0 "198.18.0.$((4 * k - 3))" "198.18.0.$((4 * k - 2))" "0$k"
+	done
+	make_ns "$NS_TARGET" net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192 \
+		net.ipv4.tcp_syncookies=1
+	link_router r-tgt "$NS_TARGET" tgt0 198.18.1.1 198.18.1.2 10
+	make_ns "$NS_SILENT"
+	link_router r-sil "$NS_SILENT" sil0 198.18.2.1 198.18.2.2 20
+
+	ip -n "$NS_TARGET" route add local "$TARGET_RANGE" dev lo
+	ip -n "$NS_TARGET" route add local "$PSEUDO_RANGE" dev lo
+	ip -n "$NS_SILENT" route add local "$SILENT_RANGE" dev lo
+	ip -n "$NS_ROUTER" route add "$TARGET_RANGE" via 198.18.1.2 dev r-tgt
+	ip -n "$NS_ROUTER" route add "$PSEUDO_RANGE" via 198.18.1.2 dev r-tgt
+	ip -n "$NS_ROUTER" route add "$SILENT_RANGE" via 198.18.2.2 dev r-sil
+}
+
+# --- ground truth -----------------------------------------------------------------------------
+
+# The generator is AES-128-CTR over zeros keyed by SHA-256 of the seed: the same LAB_SEED gives the
+# same truth on every machine and every bash version (bash's $RANDOM changed across versions).
+RNG=()
+RNG_POS=0
+R=0
+
+rng_init() {
+	local key
+	key=$(printf 'mailscan-lab-seed:%s' "$SEED" | sha256sum | cut -c1-32)
+	mapfile -t RNG < <(head -c 16384 /dev/zero |
+		openssl enc -aes-128-ctr -nosalt -K "$key" -iv 00000000000000000000000000000000 |
+		od -An -v -tu1 -w1)
+	((${#RNG[@]} == 16384)) || die "openssl enc -aes-128-ctr produced ${#RNG[@]} of 16384 bytes"
+	RNG_POS=0
+}
+
+# rng8 and rng16 leave a uniform random byte or 16-bit number in R.
+rng8() {
+	((RNG_POS < ${#RNG[@]})) || die "ground truth: random stream exhausted"
+	R=$((RNG[RNG_POS]))
+	RNG_POS=$((RNG_POS + 1))
+}
+
+rng16() {
+	local hi
+	rng8
+	hi=$R
+	rng8
+	R=$((hi << 8 | R))
+}
+
+# rng_mask leaves in R a random non-empty subset of PORTS as a bit mask (bit i = PORTS[i]).
+rng_mask() {
+	local m=0 i
+	while ((m == 0)); do
+		for i in 0 1 2 3; do
+			rng8
+			((R >= PORT_ODDS)) || m=$((m | 1 << i))
+		done
+	done
+	R=$m
+}
+
+# idx_ip prints address $1 of 198.18.16.0/20, or stores it in variable $2 (no subshell per host).
+idx_ip() {
+	if (($# == 2)); then
+		printf -v "$2" '198.18.%d.%d' $((16 + $1 / 256)) $(($1 % 256))
+	else
+		printf '198.18.%d.%d' $((16 + $1 / 256)) $(($1 % 256))
+	fi
+}
+
+# gen_truth chooses the up hosts (indices 0..4095 of 198.18.16.0/20) and their open ports, the
+# blocklist, and writes every truth file plus the target's nftables ruleset.
+gen_truth() {
+	rng_init
+	local -A mask=()
+	local idx n q
+
+	# The range's edges, with every port, so both cleartext policies have every service.
+	mask[0]=15
+	mask[4095]=15
+
+	# Up hosts inside the blocklisted 198.18.20.0/24 (indices 1024..1279).
+	n=0
+	while ((n < UP_IN_BLOCKED24)); do
+		rng8
+		idx=$((1024 + R))
+		[[ -z ${mask[$idx]:-} ]] || continue
+		rng_mask
+		mask[$idx]=$R
+		n=$((n + 1))
+	done
+
+	# A blocklisted /28 in the upper half, away from the edge /28, with up hosts in it.
+	rng16
+	q=$((128 + R % 127))
+	local b28=$((q * 16))
+	n=0
+	while ((n < UP_IN_BLOCKED28)); do
+		rng8
+		idx=$((b28 + R % 16))
+		[[ -z ${mask[$idx]:-} ]] || continue
+		rng_mask
+		mask[$idx]=$R
+		n=$((n + 1))
+	done
+
+	# The rest anywhere in the range.
+	while ((${#mask[@]} < UP_HOSTS)); do
+		rng16
+		idx=$((R & 4095))
+		[[ -z ${mask[$idx]:-} ]] || continue
+		rng_mask
+		mask[$idx]=$R
+	done
+
+	local sorted
+	mapfile -t sorted < <(printf '%s\n' "${!mask[@]}" | sort -n)
+
+	# Two single up hosts to blocklist, one in each half, outside the other blocklisted parts.
+	local lower=() upper=()
+	for idx in "${sorted[@]}"; do
+		((idx != 0 && idx != 4095)) || continue
+		((idx < 1024 || idx >= 1280)) || continue
+		((idx < b28 || idx >= b28 + 16)) || continue
+		if ((idx < 2048)); then lower+=("$idx"); else upper+=("$idx"); fi
+	done
+	rng16
+	local single1=${lower[R % ${#lower[@]}]}
+	rng16
+	local single2=${upper[R % ${#upper[@]}]}
+
+	local i pairs=0 open_elems=() up_elems=() ip
+	: >"$LAB_DIR/truth.txt"
+	: >"$LAB_DIR/up.txt"
+	for idx in "${sorted[@]}"; do
+		idx_ip "$idx" ip
+		printf '%s\n' "$ip" >>"$LAB_DIR/up.txt"
+		up_elems+=("$ip")
+		for i in 0 1 2 3; do
+			((mask[$idx] >> i & 1)) || continue
+			printf '%s:%s\n' "$ip" "${PORTS[i]}" >>"$LAB_DIR/truth.txt"
+			open_elems+=("$ip . ${PORTS[i]}")
+			pairs=$((pairs + 1))
+		done
+	done
+
+	cat >"$LAB_DIR/blocklist.txt" <<EOF
+# mailscan lab exclusion list (ZMap format), LAB_PREFIX=$P LAB_SEED=$SEED.
+# Every part below holds up hosts of the ground truth, so a scanner that ignores it is caught.
+
+198.18.20.0/24  # a whole /24 in the cleartext-allowed half
+$(idx_ip "$single1")  # a single up host, bare address
+$(idx_ip "$single2")/32  # a single up host, /32
+$(idx_ip "$b28")/28  # a /28 in the cleartext-disabled half
+EOF
+
+	: >"$LAB_DIR/pseudo.txt"
+	for i in $(seq 0 15); do
+		printf '198.18.32.%d\n' "$i" >>"$LAB_DIR/pseudo.txt"
+	done
+
+	printf '%s allowed\n%s disabled\n' "$CLEAR_ALLOWED" "$CLEAR_DISABLED" >"$LAB_DIR/cleartext.txt"
+
+	local ups opens
+	ups=$(printf '%s, ' "${up_elems[@]}")
+	opens=$(printf '%s, ' "${open_elems[@]}")
+	mkdir -p "$LAB_DIR/nft"
+	# Conntrack is kept off the truth range (notrack both ways): SYN floods at line rate must not
+	# pay for connection tracking, which only the pseudo-service NAT needs.
+	cat >"$LAB_DIR/nft/target.nft" <<EOF
+table inet $NFT_TABLE {
+	set up {
+		type ipv4_addr
+		elements = { ${ups%, } }
+	}
+	set open {
+		type ipv4_addr . inet_service
+		elements = { ${opens%, } }
+	}
+	chain raw_prerouting {
+		type filter hook prerouting priority raw; policy accept;
+		ip daddr $TARGET_RANGE notrack
+	}
+	chain raw_output {
+		type filter hook output priority raw; policy accept;
+		ip saddr $TARGET_RANGE notrack
+	}
+	chain nat_prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr $PSEUDO_RANGE tcp dport != 143 redirect to :143
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ip daddr $TARGET_RANGE jump truth
+	}
+	chain truth {
+		meta l4proto != tcp drop
+		ip daddr . tcp dport @open accept
+		ip daddr @up reject with tcp reset
+		drop
+	}
+}
+EOF
+	TRUTH_HOSTS=${#sorted[@]}
+	TRUTH_PAIRS=$pairs
+}
+
+build_nft() {
+	nsx "$NS_TARGET" nft -f "$LAB_DIR/nft/target.nft"
+	# The silent range never answers: everything IP is dropped before routing. ARP is not IP and
+	# still works, though the permanent neighbour entries make it unnecessary.
+	nsx "$NS_SILENT" nft -f - <<EOF
+table inet $NFT_TABLE {
+	counter dropped {}
+	chain raw_prerouting {
+		type filter hook prerouting priority raw; policy drop;
+		counter name dropped
+	}
+}
+EOF
+	nsx "$NS_ROUTER" nft -f - <<EOF
+table inet $NFT_TABLE {
+	counter forwarded {}
+	counter lost {}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		counter name forwarded
+	}
+}
+EOF
+	printf '0\n' >"$LAB_DIR/loss"
+}
+
+# --- Dovecot ----------------------------------------------------------------------------------
+
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -days 397 -nodes -subj /CN=mail.lab.mailscan.test \
+		-addext subjectAltName=DNS:mail.lab.mailscan.test \
+		-keyout "$LAB_DIR/key.pem" -out "$LAB_DIR/cert.pem" 2>/dev/null ||
+		die "openssl req failed to make the certificate"
+	chmod 600 "$LAB_DIR/key.pem"
+	local fp
+	fp=$(openssl x509 -in "$LAB_DIR/cert.pem" -noout -fingerprint -sha256)
+	fp=${fp#*=}
+	fp=${fp//:/}
+	printf '%s\n' "${fp,,}" >"$LAB_DIR/cert.sha256"
+}
+
+write_dovecot_conf() {
+	mkdir -p "$DOVE_DIR/state" "$DOVE_DIR/mail"
+	printf 'lab:{PLAIN}lab-dummy-password:65534:65534::%s/mail/lab::\n' "$DOVE_DIR" \
+		>"$DOVE_DIR/users"
+	local dh=""
+	[[ -r /usr/share/dovecot/dh.pem ]] && dh="ssl_dh = </usr/share/dovecot/dh.pem"
+	cat >"$DOVE_CONF" <<EOF
+# Dovecot of the mailscan lab $P: one instance in $NS_TARGET answering on every address of
+# $TARGET_RANGE (AnyIP); nftables there decides which (address, port) pairs reach it.
+instance_name = mailscan-lab-$P
+base_dir = $DOVE_BASE
+state_dir = $DOVE_DIR/state
+log_path = $DOVE_DIR/dovecot.log
+info_log_path = $DOVE_DIR/info.log
+protocols = imap pop3
+listen = *
+
+ssl = yes
+ssl_cert = <$LAB_DIR/cert.pem
+ssl_key = <$LAB_DIR/key.pem
+$dh
+
+auth_mechanisms = plain login
+passdb {
+  driver = passwd-file
+  args = $DOVE_DIR/users
+}
+userdb {
+  driver = passwd-file
+  args = $DOVE_DIR/users
+}
+mail_location = maildir:$DOVE_DIR/mail/%u
+
+# Cleartext policy by local address, so tests see both behaviours from one server.
+disable_plaintext_auth = yes
+local $CLEAR_ALLOWED {
+  disable_plaintext_auth = no
+}
+local $CLEAR_DISABLED {
+  disable_plaintext_auth = yes
+}
+
+# High-performance login mode: a few long-lived login processes each serving thousands of
+# clients, started before the first connection, so scans at hundreds of connections per second
+# do not wait for fork/exec.
+default_process_limit = 100
+default_client_limit = 10000
+default_vsz_limit = 512M
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 993
+    ssl = yes
+  }
+  service_count = 0
+  process_min_avail = 2
+  process_limit = 4
+  client_limit = 2000
+  vsz_limit = 1G
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 110
+  }
+  inet_listener pop3s {
+    port = 995
+    ssl = yes
+  }
+  service_count = 0
+  process_min_avail = 2
+  process_limit = 4
+  client_limit = 2000
+  vsz_limit = 1G
+}
+EOF
+}
+
+# check_dovecot_conf proves the cleartext policy really applies per local address before Dovecot
+# starts: a typo in a local block would otherwise silently give one policy everywhere.
+check_dovecot_conf() {
+	local want addr got
+	for want in "198.18.17.1 no" "198.18.16.0 no" "198.18.31.255 yes" "198.18.25.1 yes"; do
+		addr=${want% *}
+		got=$(doveconf -c "$DOVE_CONF" -f "local=$addr" -h disable_plaintext_auth 2>&1) ||
+			die "doveconf -c $DOVE_CONF rejected the configuration: $got"
+		[[ $got == "${want#* }" ]] ||
+			die "doveconf: disable_plaintext_auth for local=$addr is '$got', want '${want#* }'"
+	done
+}
+
+start_dovecot() {
+	local nofile
+	nofile=$(ulimit -Hn)
+	[[ $nofile == unlimited ]] && nofile=65536
+	((nofile <= 65536)) || nofile=65536
+	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
+	# The daemon must not inherit our stdout/stderr: a caller reading them through a pipe (a Go
+	# test's exec.Command(...).Output()) would otherwise wait for an EOF that never comes.
+	# Nor our lock: a daemon holding it would block every later up or down of this prefix.
+	nsx "$NS_TARGET" bash -c 'ulimit -n "$1" && exec dovecot -c "$2"' _ "$nofile" "$DOVE_CONF" \
+		</dev/null >>"$DOVE_DIR/start.log" 2>&1 {LOCK_FD}>&- ||
+		die "dovecot failed to start: $(tail -n 5 "$DOVE_DIR/start.log" "$DOVE_DIR/dovecot.log" 2>/dev/null)"
+	local tries=100
+	until [[ -s $DOVE_PID ]]; do
+		((tries-- > 0)) || die "dovecot wrote no $DOVE_PID; see $DOVE_DIR/dovecot.log"
+		sleep 0.05
+	done
+}
+
+# wait_ready waits until every port listens, then checks a real greeting from the scanner side.
+wait_ready() {
+	local tries=100 port listening
+	while :; do
+		listening=$(nsx "$NS_TARGET" ss -Hltn)
+		local all=1
+		for port in "${PORTS[@]}"; do
+			[[ $listening == *":$port "* ]] || all=0
+		done
+		((all)) && break
+		((tries-- > 0)) || die "dovecot does not listen on ${PORTS[*]}; see $DOVE_DIR/dovecot.log"
+		sleep 0.05
+	done
+	local target greeting
+	for target in 198.18.16.0/143 198.18.31.255/110; do
+		# shellcheck disable=SC2016 # $1 is the inner shell's argument
+		greeting=$(timeout 5 ip netns exec "${NS_SCANS[0]}" bash -c \
+			'exec 3<>"/dev/tcp/$1" && IFS= read -r -t 4 line <&3 && printf "%s" "$line"' \
+			_ "$target" 2>/dev/null) || die "no greeting from $target seen from ${NS_SCANS[0]}"
+		[[ $greeting == *OK* ]] || die "unexpected greeting from $target: $greeting"
+	done
+}
+
+# --- commands ---------------------------------------------------------------------------------
+
+on_up_failure() {
+	local rc=$?
+	((rc == 0)) && return
+	if [[ ${LAB_KEEP_ON_FAILURE:-0} == 1 ]]; then
+		log "up failed; keeping the half-built lab (LAB_KEEP_ON_FAILURE=1): '$PROG down' removes it"
+	else
+		log "up failed; tearing the half-built lab down (LAB_KEEP_ON_FAILURE=1 keeps it)"
+		cmd_down || true
+	fi
+	release_lock
+	exit "$rc"
+}
+
+cmd_up() {
+	need_root
+	check_tools
+	# Dovecot's unix sockets live in base_dir, and socket paths are limited to 108 bytes.
+	((${#DOVE_BASE} <= 60)) ||
+		die "LAB_DIR=$LAB_DIR is too long: Dovecot's socket paths under $DOVE_BASE would exceed 108 bytes"
+	if [[ -d $LAB_DIR && ! -e $MARKER && -n $(ls -A "$LAB_DIR") ]]; then
+		die "$LAB_DIR exists, is not empty and is not a lab directory; set LAB_DIR elsewhere"
+	fi
+	cmd_down
+	trap on_up_failure EXIT
+	mkdir -p "$LAB_DIR"
+	chmod 0755 "$LAB_DIR"
+	printf 'prefix=%s seed=%s\n' "$P" "$SEED" >"$MARKER"
+
+	build_network
+	gen_truth
+	build_nft
+	make_cert
+	write_dovecot_conf
+	check_dovecot_conf
+	start_dovecot
+	wait_ready
+	# Start the router's counters from zero: the readiness check above went through it.
+	nsx "$NS_ROUTER" nft reset counters table inet "$NFT_TABLE" >/dev/null
+	trap release_lock EXIT
+	log "lab $P up in $LAB_DIR: $TRUTH_HOSTS up hosts, $TRUTH_PAIRS open pairs, dovecot pid $(<"$DOVE_PID")"
+}
+
+cmd_env() {
+	local fp=""
+	[[ -r $LAB_DIR/cert.sha256 ]] && fp=$(<"$LAB_DIR/cert.sha256")
+	local ports
+	ports=$(
+		IFS=,
+		printf '%s' "${PORTS[*]}"
+	)
+	# Every value is a plain word (LAB_PREFIX and LAB_DIR are validated above): no quoting needed.
+	printf '%s=%s\n' \
+		LAB_PREFIX "$P" \
+		LAB_DIR "$LAB_DIR" \
+		LAB_SCAN_NS "${NS_SCANS[0]}" \
+		LAB_SCAN_NS2 "${NS_SCANS[1]}" \
+		LAB_SCAN_NS3 "${NS_SCANS[2]}" \
+		LAB_ROUTER_NS "$NS_ROUTER" \
+		LAB_TARGET_NS "$NS_TARGET" \
+		LAB_SILENT_NS "$NS_SILENT" \
+		LAB_SCAN_IF scan0 \
+		LAB_TARGET_IF tgt0 \
+		LAB_SILENT_IF sil0 \
+		LAB_SCAN_ADDR 198.18.0.2 \
+		LAB_GATEWAY 198.18.0.1 \
+		LAB_TARGET_RANGE "$TARGET_RANGE" \
+		LAB_PSEUDO_RANGE "$PSEUDO_RANGE" \
+		LAB_SILENT_RANGE "$SILENT_RANGE" \
+		LAB_PORTS "$ports" \
+		LAB_TRUTH "$LAB_DIR/truth.txt" \
+		LAB_UP "$LAB_DIR/up.txt" \
+		LAB_BLOCKLIST "$LAB_DIR/blocklist.txt" \
+		LAB_PSEUDO "$LAB_DIR/pseudo.txt" \
+		LAB_CERT "$LAB_DIR/cert.pem" \
+		LAB_CERT_SHA256 "$fp"
+}
+
+# counter_value prints the packet count of a named nftables counter in namespace $1.
+counter_value() {
+	local out
+	out=$(nsx "$1" nft list counter inet "$NFT_TABLE" "$2" 2>/dev/null) || {
+		printf '?'
+		return
+	}
+	out=${out#*packets }
+	printf '%s' "${out%% *}"
+}
+
+cmd_status() {
+	need_root
+	local ok=1 ns line
+	printf 'lab %s: dir %s, seed %s\n' "$P" "$LAB_DIR" \
+		"$(sed -n 's/.*seed=\([0-9]*\).*/\1/p' "$MARKER" 2>/dev/null || true)"
+	line="namespaces:"
+	for ns in "${ALL_NS[@]}"; do
+		if ns_exists "$ns"; then line+=" $ns"; else line+=" $ns(missing)" ok=0; fi
+	done
+	printf '%s\n' "$line"
+	local pid=""
+	[[ -r $DOVE_PID ]] && pid=$(<"$DOVE_PID")
+	if [[ -n $pid && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == dovecot ]] &&
+		ns_exists "$NS_TARGET"; then
+		local listening port ports=""
+		listening=$(nsx "$NS_TARGET" ss -Hltn)
+		for port in "${PORTS[@]}"; do
+			[[ $listening == *":$port "* ]] && ports+=" $port"
+		done
+		printf 'dovecot: running, pid %s, listening on%s\n' "$pid" "$ports"
+		[[ $ports == " ${PORTS[*]}" ]] || ok=0
+	else
+		printf 'dovecot: not running\n'
+		ok=0
+	fi
+	if [[ -r $LAB_DIR/truth.txt && -r $LAB_DIR/up.txt ]]; then
+		local per="" p
+		for p in "${PORTS[@]}"; do
+			per+=" $p:$(grep -c ":$p\$" "$LAB_DIR/truth.txt" || true)"
+		done
+		printf 'truth: %s up hosts, %s open pairs (%s ), %s pseudo addresses, %s blocklist entries\n' \
+			"$(wc -l <"$LAB_DIR/up.txt")" "$(wc -l <"$LAB_DIR/truth.txt")" "${per# }" \
+			"$(wc -l <"$LAB_DIR/pseudo.txt")" \
+			"$(grep -cv '^[[:space:]]*\(#\|$\)' "$LAB_DIR/blocklist.txt" || true)"
+	else
+		printf 'truth: missing\n'
+		ok=0
+	fi
+	if ns_exists "$NS_ROUTER"; then
+		printf 'loss: %s%% (router forwarded %s packets, dropped %s)\n' \
+			"$(cat "$LAB_DIR/loss" 2>/dev/null || printf '?')" \
+			"$(counter_value "$NS_ROUTER" forwarded)" "$(counter_value "$NS_ROUTER" lost)"
+	fi
+	if ns_exists "$NS_SILENT"; then
+		printf 'silent: dropped %s packets\n' "$(counter_value "$NS_SILENT" dropped)"
+	fi
+	((ok))
+}
+
+cmd_loss() {
+	need_root
+	local pct=${1:-}
+	[[ $pct =~ ^([0-9]{1,3})(\.([0-9]{1,2}))?$ ]] ||
+		die "loss $pct: want a percentage 0-100 with at most two decimals"
+	local frac=${BASH_REMATCH[3]:-0}
+	[[ ${#frac} == 1 ]] && frac+=0
+	# Basis points: numgen draws from [0, 10000).
+	local bp=$((10#${BASH_REMATCH[1]} * 100 + 10#$frac))
+	((bp <= 10000)) || die "loss $pct: more than 100"
+	ns_exists "$NS_ROUTER" || die "no lab $P: $NS_ROUTER does not exist (run '$PROG up')"
+	local rules="flush chain inet $NFT_TABLE forward
+reset counter inet $NFT_TABLE forwarded
+reset counter inet $NFT_TABLE lost
+add rule inet $NFT_TABLE forward counter name forwarded"
+	if ((bp == 10000)); then
+		rules+="
+add rule inet $NFT_TABLE forward counter name lost drop"
+	elif ((bp > 0)); then
+		rules+="
+add rule inet $NFT_TABLE forward numgen random mod 10000 < $bp counter name lost drop"
+	fi
+	nsx "$NS_ROUTER" nft -f - <<<"$rules" >/dev/null
+	printf '%s\n' "$pct" >"$LAB_DIR/loss"
+}
+
+main() {
+	(($# >= 1)) || usage
+	local cmd=$1
+	shift
+	case $cmd in
+	up)
+		(($# == 0)) || usage
+		need_root
+		lock_lab
+		cmd_up
+		;;
+	down)
+		(($# == 0)) || usage
+		need_root
+		lock_lab
+		cmd_down
+		;;
+	status | env)
+		(($# == 0)) || usage
+		"cmd_$cmd"
+		;;
+	loss)
+		(($# == 1)) || usage
+		need_root
+		lock_lab
+		cmd_loss "$1"
+		;;
+	*) usage ;;
+	esac
+}
+
+main "$@"
