@@ -20,7 +20,6 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
-
 )
 
 // The lab tests run the real mailscan binary inside the network namespaces
@@ -357,4 +356,3 @@ func (l *labEnv) allowedTargets(t *testing.T) map[string]bool {
 	}
 	return out
 }
-
