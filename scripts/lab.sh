@@ -18,7 +18,8 @@
 #   $P-scan2  scan0 198.18.0.6/30 ─┤                     ┌─ tgt0 198.18.1.2/30  $P-target
 #   $P-scan3  scan0 198.18.0.10/30 ┴─ $P-router ─────────┤   AnyIP 198.18.16.0/20 (Dovecot + truth)
 #                                      (forwarding,      │   AnyIP 198.18.32.0/28 (every port → 143)
-#                                       loss)            └─ sil0 198.18.2.2/30  $P-silent
+#                                       loss)            │   AnyIP 198.18.64.0/18 (open: test servers)
+#                                                        └─ sil0 198.18.2.2/30  $P-silent
 #                                                            AnyIP 198.19.0.0/16 (drops everything)
 #
 # Every veth end has a fixed MAC address, 02:6c:61:62:LL:01 on the router side and :02 on the far
@@ -33,6 +34,10 @@ set -euo pipefail
 readonly PROG=${0##*/}
 readonly TARGET_RANGE=198.18.16.0/20
 readonly PSEUDO_RANGE=198.18.32.0/28
+# An open range for throughput and memory measurements of the banner stage: every address and
+# port reaches the target namespace unfiltered, where a test starts its own servers (a greeting
+# server, a tarpit) on ports Dovecot does not use.
+readonly SERVICE_RANGE=198.18.64.0/18
 readonly SILENT_RANGE=198.19.0.0/16
 readonly CLEAR_ALLOWED=198.18.16.0/21
 readonly CLEAR_DISABLED=198.18.24.0/21
@@ -295,9 +300,11 @@ build_network() {
 
 	ip -n "$NS_TARGET" route add local "$TARGET_RANGE" dev lo
 	ip -n "$NS_TARGET" route add local "$PSEUDO_RANGE" dev lo
+	ip -n "$NS_TARGET" route add local "$SERVICE_RANGE" dev lo
 	ip -n "$NS_SILENT" route add local "$SILENT_RANGE" dev lo
 	ip -n "$NS_ROUTER" route add "$TARGET_RANGE" via 198.18.1.2 dev r-tgt
 	ip -n "$NS_ROUTER" route add "$PSEUDO_RANGE" via 198.18.1.2 dev r-tgt
+	ip -n "$NS_ROUTER" route add "$SERVICE_RANGE" via 198.18.1.2 dev r-tgt
 	ip -n "$NS_ROUTER" route add "$SILENT_RANGE" via 198.18.2.2 dev r-sil
 }
 
@@ -467,10 +474,12 @@ table inet $NFT_TABLE {
 	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
 		ip daddr $TARGET_RANGE notrack
+		ip daddr $SERVICE_RANGE notrack
 	}
 	chain raw_output {
 		type filter hook output priority raw; policy accept;
 		ip saddr $TARGET_RANGE notrack
+		ip saddr $SERVICE_RANGE notrack
 	}
 	chain nat_prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
@@ -736,6 +745,7 @@ cmd_env() {
 		LAB_GATEWAY 198.18.0.1 \
 		LAB_TARGET_RANGE "$TARGET_RANGE" \
 		LAB_PSEUDO_RANGE "$PSEUDO_RANGE" \
+		LAB_SERVICE_RANGE "$SERVICE_RANGE" \
 		LAB_SILENT_RANGE "$SILENT_RANGE" \
 		LAB_PORTS "$ports" \
 		LAB_TRUTH "$LAB_DIR/truth.txt" \

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +23,12 @@ func runRole(role string) int {
 	switch role {
 	case "inject":
 		err = injector()
+	case "greeter":
+		err = greeter()
+	case "tarpit":
+		err = tarpit()
+	case "refclient":
+		err = refClient()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -144,30 +148,12 @@ func TestIntegrationSynForgedReplies(t *testing.T) {
 	}
 	wrong, control := quiet[0], quiet[1]
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inj := exec.Command("ip", "netns", "exec", l.get("LAB_TARGET_NS"), self)
-	inj.Env = append(os.Environ(), "MAILSCAN_TEST_ROLE=inject",
+	inj := startRole(t, l.get("LAB_TARGET_NS"), "inject",
 		"MAILSCAN_INJECT_IF="+l.get("LAB_TARGET_IF"),
 		"MAILSCAN_INJECT_WRONG="+wrong.String(), "MAILSCAN_INJECT_CONTROL="+control.String())
-	stdin, _ := inj.StdinPipe()
-	stdout, _ := inj.StdoutPipe()
-	inj.Stderr = os.Stderr
-	if err := inj.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if strings.TrimSpace(line) != "ready" {
-		inj.Process.Kill()
-		inj.Wait()
-		t.Fatalf("injector did not start: %q", line)
-	}
 	meta := t.TempDir() + "/meta.json"
 	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), l.scanArgs("--closed", "-p", "143", "--metadata", meta)...)
-	stdin.Close()
-	if err := inj.Wait(); err != nil {
+	if err := inj.stop(); err != nil {
 		t.Fatalf("injector: %v", err)
 	}
 	if r.code != 0 {

@@ -55,7 +55,7 @@ func findRepo() string {
 // needLab returns the package's lab, building it on first use. Without root
 // the test skips, except under CI=true, where a skip would hide that the lab
 // never ran: there it fails.
-func needLab(t *testing.T) *labEnv {
+func needLab(t testing.TB) *labEnv {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -158,7 +158,7 @@ func (l *labEnv) scanArgs(extra ...string) []string {
 }
 
 // readLines returns the non-empty lines of a file, sorted.
-func readLines(t *testing.T, path string) []string {
+func readLines(t testing.TB, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -177,7 +177,7 @@ func readLines(t *testing.T, path string) []string {
 // labBlocklist parses the lab's exclusion file with the blocklist package's
 // own parser's independent cousin: netip prefixes, so the test does not trust
 // the code under test to read it.
-func (l *labEnv) blocklist(t *testing.T) []netip.Prefix {
+func (l *labEnv) blocklist(t testing.TB) []netip.Prefix {
 	t.Helper()
 	var out []netip.Prefix
 	for _, line := range readLines(t, l.get("LAB_BLOCKLIST")) {
@@ -208,7 +208,7 @@ func blocked(bl []netip.Prefix, a netip.Addr) bool {
 
 // expectedOpen is the ground truth the scan must find: every open pair minus
 // the blocklisted ones.
-func (l *labEnv) expectedOpen(t *testing.T) []string {
+func (l *labEnv) expectedOpen(t testing.TB) []string {
 	bl := l.blocklist(t)
 	var out []string
 	for _, k := range readLines(t, l.get("LAB_TRUTH")) {

@@ -92,6 +92,10 @@ func main() {
 	e.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first interrupt asks for a clean stop (outputs flushed, metadata
+	// written); after it, signals have their default effect again, so a
+	// second Ctrl-C ends the process at once.
+	context.AfterFunc(ctx, stop)
 	os.Exit(mainErr(ctx, e, os.Args[1:]))
 }
 

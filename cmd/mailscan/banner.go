@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailscan/banner"
+	"mailscan/banner/fingerprint"
+	"mailscan/syn/hitlist"
+	"mailscan/syn/targets"
+)
+
+var cmdBanner = &command{
+	name:  "banner",
+	short: "TCP/TLS dialogue with each hit: hit list → results (JSON lines)",
+	usage: "[flags]",
+	long: `
+Banner reads a hit list (mailscan syn's CSV, JSON lines or ip:port list;
+zmap's and masscan's outputs; zgrab2-style "ip,domain,tag,port" lines; plain
+addresses with -p) from stdin or -i, and for every open (address, port) runs
+the dialogue of its protocol: greeting, capabilities, STARTTLS where offered,
+TLS handshake, capabilities again, goodbye. It writes one JSON object per
+target as soon as the target is done.
+
+It never sends a password, a user name, or AUTH.
+
+Protocols by port: 143 imap, 993 imaps, 110 pop3, 995 pop3s, 25 smtp,
+587 submission, 465 smtps; --proto 2525=smtp,10143=imap adds or overrides.
+
+Example:
+
+	mailscan syn ... -O csv | mailscan banner -o results.jsonl
+	mailscan banner -i hits.csv --concurrency 2000 --timeout 10s
+`,
+}
+
+var cmdFingerprint = &command{
+	name:  "fingerprint",
+	short: "name the software behind greeting lines read on stdin",
+	usage: "[--proto imap|pop3|smtp] [--recog DIR]",
+	long: `
+Fingerprint reads one server greeting per line on stdin (the full line as
+sent, e.g. "* OK [CAPABILITY ...] Dovecot ready.") and prints one JSON object
+per line with the vendor, product, version and family, using the matcher the
+banner stage uses. Without --proto, each line's protocol is guessed from its
+prefix ("* OK", "+OK", "220"). In SMTP lines, the two characters \n separate
+the lines of a multi-line greeting.
+`,
+}
+
+func init() {
+	cmdBanner.run = runBanner
+	cmdFingerprint.run = runFingerprint
+}
+
+// grabFlags are the flags banner shares with run.
+type grabFlags struct {
+	proto          string
+	concurrency    int
+	rate           float64
+	timeout        time.Duration
+	targetTimeout  time.Duration
+	connectTimeout time.Duration
+	sourceIP       string
+	ehlo           string
+	recog          string
+}
+
+func (f *grabFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.proto, "proto", "", "protocol by port overrides, e.g. `2525=smtp,10143=imap`")
+	fs.IntVar(&f.concurrency, "concurrency", banner.DefaultConcurrency, "targets in flight at once")
+	fs.Float64Var(&f.rate, "rate", 0, "new connections per second (0: no limit)")
+	f.timeout, f.targetTimeout, f.connectTimeout = banner.DefaultReadTimeout, banner.DefaultTargetTimeout, banner.DefaultConnectTimeout
+	fs.Var(secondsFlag{&f.timeout}, "timeout", "per-read `timeout` (seconds or a duration)")
+	fs.Var(secondsFlag{&f.targetTimeout}, "target-timeout", "total `deadline` per target, connect included")
+	fs.Var(secondsFlag{&f.connectTimeout}, "connect-timeout", "connect `timeout`")
+	fs.StringVar(&f.sourceIP, "source-ip", "", "local `address` to connect from")
+	fs.StringVar(&f.ehlo, "ehlo", "", "`name` to send in EHLO (default: this machine's host name)")
+	fs.StringVar(&f.recog, "recog", "", "also match greetings against the Recog XML database in `dir`")
+}
+
+// grabber is a configured banner stage: scanner, pool settings, protocol
+// map.
+type grabber struct {
+	scanner   *banner.Scanner
+	pool      banner.PoolConfig
+	overrides map[uint16]banner.Protocol
+	stats     *banner.Stats
+}
+
+func (f *grabFlags) grabber(e *env) (*grabber, error) {
+	overrides, err := banner.ParseOverrides(f.proto)
+	if err != nil {
+		return nil, usagef("--proto: %v", err)
+	}
+	if f.concurrency < 1 {
+		return nil, usagef("--concurrency %d: want at least 1", f.concurrency)
+	}
+	if f.rate < 0 {
+		return nil, usagef("--rate %v: cannot be negative", f.rate)
+	}
+	cfg := &banner.Config{
+		ReadTimeout: f.timeout, TargetTimeout: f.targetTimeout, ConnectTimeout: f.connectTimeout,
+		EHLOName: f.ehlo,
+	}
+	if f.sourceIP != "" {
+		a, err := netip.ParseAddr(f.sourceIP)
+		if err != nil || !a.Is4() {
+			return nil, usagef("--source-ip %q: want an IPv4 address", f.sourceIP)
+		}
+		cfg.SourceIP = a
+	}
+	m, err := matcher(e, f.recog)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Matcher = m
+	s, err := banner.NewScanner(cfg)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	// Each connection is a file descriptor; leave room for the rest.
+	want := uint64(f.concurrency) + 64
+	got, lerr := banner.RaiseFileLimit(want)
+	conc := f.concurrency
+	if got < want {
+		conc = max(1, int(got)-64)
+		e.log.Warn(fmt.Sprintf("--concurrency %d needs %d open files but the limit is %d (raise the hard limit: ulimit -Hn); running %d at once",
+			f.concurrency, want, got, conc), "err", lerr)
+	} else if lerr == nil && got > 0 {
+		e.log.Debug("open files limit", "limit", got)
+	}
+	g := &grabber{scanner: s, overrides: overrides, stats: new(banner.Stats)}
+	g.pool = banner.PoolConfig{Concurrency: conc, Rate: f.rate, Stats: g.stats}
+	return g, nil
+}
+
+// matcher returns the built-in fingerprint rules, with a Recog database
+// from dir when one is given.
+func matcher(e *env, dir string) (*fingerprint.Matcher, error) {
+	m := fingerprint.Builtin()
+	if dir == "" {
+		return m, nil
+	}
+	db, err := fingerprint.LoadRecog(dir)
+	if err != nil {
+		return nil, usagef("--recog: %v", err)
+	}
+	e.log.Info("recog: " + db.Report().String())
+	return m.WithRecog(db), nil
+}
+
+// target turns a hit into a banner target; ok is false for hits that are not
+// open or whose port has no protocol.
+func (g *grabber) target(h hitlist.Hit) (banner.Target, error) {
+	p, ok := banner.ProtocolForPort(h.Port, g.overrides)
+	if !ok {
+		return banner.Target{}, fmt.Errorf("no protocol for port %d (name one with --proto %d=imap|imaps|pop3|pop3s|smtp|submission|smtps)", h.Port, h.Port)
+	}
+	return banner.Target{Addr: h.Addr, Port: h.Port, Protocol: p}, nil
+}
+
+// resultWriter writes results as JSON lines, flushing each one so that a
+// consumer sees results as they are made. Its methods are called from the
+// pool, never concurrently.
+type resultWriter struct {
+	w   *bufio.Writer
+	err error
+	n   int
+}
+
+func newResultWriter(w io.Writer) *resultWriter { return &resultWriter{w: bufio.NewWriter(w)} }
+
+func (rw *resultWriter) write(r *banner.Result) {
+	if rw.err != nil {
+		return
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		rw.err = err
+		return
+	}
+	rw.w.Write(b)
+	rw.w.WriteByte('\n')
+	rw.err = rw.w.Flush()
+	rw.n++
+}
+
+// grabStatus formats the banner stage's status line.
+func grabStatus(elapsed time.Duration, s banner.StatsSnapshot, lastDone int64, dt float64) string {
+	var b strings.Builder
+	rate := 0.0
+	if dt > 0 {
+		rate = float64(s.Done-lastDone) / dt
+	}
+	fmt.Fprintf(&b, "%s banner: done %d (%.0f/s) in flight %d; success %d", clockString(elapsed), s.Done, rate, s.InFlight, s.Success)
+	for _, st := range banner.Statuses() {
+		if n := s.ByStatus[st]; n > 0 && st != banner.StatusSuccess {
+			fmt.Fprintf(&b, "; %s %d", st, n)
+		}
+	}
+	return b.String()
+}
+
+func clockString(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// bannerMeta is banner's --metadata file.
+type bannerMeta struct {
+	Command     string               `json:"command"`
+	Start       time.Time            `json:"start"`
+	End         time.Time            `json:"end"`
+	Interrupted bool                 `json:"interrupted"`
+	Input       string               `json:"input"`
+	InputLines  int                  `json:"input_lines"`
+	BadLines    int64                `json:"bad_lines"`
+	Skipped     int64                `json:"skipped"`
+	Results     int                  `json:"results"`
+	Concurrency int                  `json:"concurrency"`
+	Rate        float64              `json:"rate"`
+	Stats       banner.StatsSnapshot `json:"stats"`
+	// MaxRSSBytes is the process's peak resident memory.
+	MaxRSSBytes int64 `json:"max_rss_bytes,omitempty"`
+}
+
+func runBanner(ctx context.Context, e *env, args []string) error {
+	var (
+		f              grabFlags
+		in, out, ports string
+		quiet          bool
+		metaPath       string
+	)
+	fs := newFlagSet(cmdBanner, e)
+	f.register(fs)
+	fs.StringVar(&in, "i", "", "read the hit list from `file` (default stdin)")
+	fs.StringVar(&out, "o", "", "write results to `file` (default stdout)")
+	fs.StringVar(&ports, "p", "", "`ports` for input lines that carry only an address")
+	fs.BoolVar(&quiet, "q", false, "no status line")
+	fs.StringVar(&metaPath, "metadata", "", "write a JSON summary to `file`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q: banner reads its targets from stdin or -i", fs.Args())
+	}
+	var defPorts []uint16
+	if ports != "" {
+		var err error
+		if defPorts, err = targets.ParsePorts(ports); err != nil {
+			return usagef("-p: %v", err)
+		}
+	}
+	g, err := f.grabber(e)
+	if err != nil {
+		return err
+	}
+	var r io.Reader = e.stdin
+	name := "stdin"
+	if in != "" {
+		file, err := os.Open(in)
+		if err != nil {
+			return usageError{err}
+		}
+		defer file.Close()
+		r, name = file, in
+	}
+	var w io.Writer = e.stdout
+	if out != "" {
+		file, err := os.Create(out)
+		if err != nil {
+			return usageError{err}
+		}
+		defer file.Close()
+		w = file
+	}
+	meta := bannerMeta{Command: "banner", Start: time.Now().UTC(), Input: name, Concurrency: g.pool.Concurrency, Rate: g.pool.Rate}
+	rw := newResultWriter(w)
+
+	// The input is read as a stream: the first grabs start before it ends.
+	// On SIGINT the reading stops; grabs in flight finish (each within its
+	// deadline) and their results are written.
+	targetsCh := make(chan banner.Target)
+	var badLines, skipped atomic.Int64
+	reader := hitlist.NewReader(r, name, &hitlist.ReaderConfig{Ports: defPorts})
+	go func() {
+		defer close(targetsCh)
+		for {
+			h, err := reader.Next()
+			if err == io.EOF {
+				return
+			}
+			var le *hitlist.LineError
+			if errors.As(err, &le) {
+				badLines.Add(1)
+				e.log.Warn("skipping input line", "err", err)
+				continue
+			}
+			if err != nil {
+				e.log.Error("reading input", "err", err)
+				return
+			}
+			if h.Status != hitlist.Open {
+				skipped.Add(1)
+				continue
+			}
+			t, err := g.target(h)
+			if err != nil {
+				skipped.Add(1)
+				e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", name, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
+				continue
+			}
+			select {
+			case targetsCh <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	stop := startStatus(quiet, e, func(elapsed time.Duration, last *int64, dt float64) string {
+		s := g.stats.Snapshot()
+		line := grabStatus(elapsed, s, *last, dt)
+		*last = s.Done
+		return line
+	})
+	// The pool's own context is not the signal's: a first interrupt stops
+	// the input above, and grabs in flight still end properly.
+	err = banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, targetsCh, rw.write)
+	stop()
+	meta.End = time.Now().UTC()
+	meta.Interrupted = ctx.Err() != nil
+	meta.InputLines = reader.Line()
+	meta.BadLines, meta.Skipped = badLines.Load(), skipped.Load()
+	meta.Results = rw.n
+	meta.Stats = g.stats.Snapshot()
+	meta.MaxRSSBytes = maxRSS()
+	e.log.Info("banner done", "results", rw.n, "success", meta.Stats.Success, "bad_lines", meta.BadLines, "skipped", meta.Skipped, "interrupted", meta.Interrupted)
+	if metaPath != "" {
+		if merr := writeJSON(metaPath, meta); merr != nil && err == nil {
+			err = merr
+		}
+	}
+	if rw.err != nil && err == nil {
+		err = fmt.Errorf("writing results: %w", rw.err)
+	}
+	return err
+}
+
+// startStatus prints line() on stderr once a second until the returned
+// function is called (which prints a last line).
+func startStatus(quiet bool, e *env, line func(elapsed time.Duration, last *int64, dt float64) string) func() {
+	if quiet {
+		return func() {}
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var last int64
+		prev := start
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				fmt.Fprintln(e.stderr, line(now.Sub(start), &last, now.Sub(prev).Seconds()))
+				prev = now
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	return nil
+}
+
+func runFingerprint(ctx context.Context, e *env, args []string) error {
+	var proto, recog string
+	var verify bool
+	fs := newFlagSet(cmdFingerprint, e)
+	fs.StringVar(&proto, "proto", "", "protocol of every line: imap, pop3 or smtp (default: guess per line)")
+	fs.StringVar(&recog, "recog", "", "also match against the Recog XML database in `dir`")
+	fs.BoolVar(&verify, "verify", false, "with --recog: check every <example> of the database against its own fingerprint, print failures and exit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if proto != "" {
+		if _, ok := fingerprint.CanonicalProto(proto); !ok {
+			return usagef("--proto %q: want imap, pop3 or smtp", proto)
+		}
+	}
+	if verify {
+		if recog == "" {
+			return usagef("--verify needs --recog DIR")
+		}
+		db, err := fingerprint.LoadRecog(recog)
+		if err != nil {
+			return usagef("--recog: %v", err)
+		}
+		fmt.Fprintln(e.stderr, db.Report().String())
+		errs := db.Verify()
+		for _, err := range errs {
+			fmt.Fprintln(e.stdout, err)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%d example(s) failed", len(errs))
+		}
+		return nil
+	}
+	m, err := matcher(e, recog)
+	if err != nil {
+		return err
+	}
+	return m.MatchLines(e.stdout, e.stdin, proto)
+}
