@@ -7,6 +7,7 @@
 #   scripts/lab.sh status    what exists, whether Dovecot runs, truth counts, loss counters
 #   scripts/lab.sh env       shell-sourceable KEY=VALUE lines for tests and scripts
 #   scripts/lab.sh loss PCT  drop PCT % of the packets the router forwards (0 = off)
+#   scripts/lab.sh demo      build mailscan, bring the lab up, run a real scan, check it
 #
 # Environment: LAB_PREFIX (default ms) prefixes every namespace name, LAB_DIR (default
 # /run/mailscan-lab-$LAB_PREFIX) holds every file the lab makes, LAB_SEED (default 1) makes the
@@ -63,13 +64,14 @@ log() {
 
 usage() {
 	cat >&2 <<EOF
-usage: $PROG up | down | status | env | loss PCT
+usage: $PROG up | down | status | env | loss PCT | demo
 
   up        build the lab (tears down a previous lab of the same prefix first)
   down      remove the namespaces, the processes and the directory of the lab
   status    show what exists; exit status 1 when the lab is incomplete
   env       print shell-sourceable KEY=VALUE lines
   loss PCT  drop PCT % (0-100, up to two decimals) of the packets the router forwards; 0 = off
+  demo      build mailscan, bring the lab up, scan it (syn, banner, report), check the hits
 
 environment: LAB_PREFIX (default ms), LAB_DIR (default /run/mailscan-lab-\$LAB_PREFIX),
              LAB_SEED (default 1), LAB_KEEP_ON_FAILURE=1 (keep a failed lab for debugging)
@@ -842,6 +844,74 @@ add rule inet $NFT_TABLE forward numgen random mod 10000 < $bp counter name lost
 	printf '%s\n' "$pct" >"$LAB_DIR/loss"
 }
 
+# ip2int prints the 32-bit integer of a dotted IPv4 address.
+ip2int() {
+	local IFS=.
+	# shellcheck disable=SC2086 # word splitting on dots is the point
+	set -- $1
+	echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4))
+}
+
+# cmd_demo builds mailscan, brings the lab up, runs a SYN scan of the target range and the
+# banner stage on its hits, prints the report, and checks the hits against the ground truth.
+# The lab stays up for exploring; `lab.sh down` removes it.
+cmd_demo() {
+	local repo bin out
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	command -v go >/dev/null || die "go is needed to build mailscan (https://go.dev/dl, or PATH=/usr/local/go/bin:\$PATH)"
+	cmd_up
+	bin=$LAB_DIR/mailscan
+	out=$LAB_DIR/demo
+	mkdir -p "$out"
+	log "building mailscan"
+	(cd "$repo" && go build -o "$bin" ./cmd/mailscan) || die "go build failed"
+	local scan=(ip netns exec "${NS_SCANS[0]}" "$bin")
+	printf '\n$ mailscan syn -p %s -r 20000 --allow-reserved 198.18.0.0/15 -b %s -o %s %s\n' \
+		"$(IFS=,; echo "${PORTS[*]}")" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
+	"${scan[@]}" syn -p "$(IFS=,; echo "${PORTS[*]}")" -r 20000 --cooldown 3 --allow-reserved 198.18.0.0/15 \
+		-b "$LAB_DIR/blocklist.txt" -o "$out/hits.csv" --metadata "$out/syn-metadata.json" "$TARGET_RANGE"
+	printf '\n$ mailscan banner -i %s -o %s\n' "$out/hits.csv" "$out/results.jsonl"
+	"${scan[@]}" banner -i "$out/hits.csv" -o "$out/results.jsonl" --metadata "$out/banner-metadata.json"
+	if "$bin" help report >/dev/null 2>&1; then
+		printf '\n$ mailscan report -i %s\n' "$out/results.jsonl"
+		"$bin" report -i "$out/results.jsonl"
+	fi
+
+	# The ground truth minus the blocklist, computed here, not by mailscan.
+	local nets=() line addr bits first want got missing extra
+	while read -r line; do
+		line=${line%%#*}
+		line=${line//[[:space:]]/}
+		[[ -n $line ]] || continue
+		addr=${line%/*} bits=32
+		[[ $line == */* ]] && bits=${line#*/}
+		first=$(ip2int "$addr")
+		nets+=("$first:$((first + (1 << (32 - bits)) - 1))")
+	done <"$LAB_DIR/blocklist.txt"
+	: >"$out/expected.txt"
+	while read -r line; do
+		local a n blocked=0
+		a=$(ip2int "${line%:*}")
+		for n in "${nets[@]}"; do
+			((a >= ${n%:*} && a <= ${n#*:})) && blocked=1 && break
+		done
+		((blocked)) || echo "$line" >>"$out/expected.txt"
+	done <"$LAB_DIR/truth.txt"
+	sort -o "$out/expected.txt" "$out/expected.txt"
+	tail -n +2 "$out/hits.csv" | awk -F, '$3 == "open" { print $1 ":" $2 }' | sort >"$out/found.txt"
+	want=$(wc -l <"$out/expected.txt")
+	got=$(wc -l <"$out/found.txt")
+	missing=$(comm -23 "$out/expected.txt" "$out/found.txt" | wc -l)
+	extra=$(comm -13 "$out/expected.txt" "$out/found.txt" | wc -l)
+	printf '\nground truth (open pairs outside the blocklist): %d; found: %d; missed: %d; false: %d\n' \
+		"$want" "$got" "$missing" "$extra"
+	local env=
+	[[ $P == ms ]] || env="LAB_PREFIX=$P "
+	printf 'outputs in %s; the lab stays up: explore it with ip netns exec %s ..., remove it with: sudo %s%s down\n' \
+		"$out" "${NS_SCANS[0]}" "$env" "$0"
+	((missing == 0 && extra == 0)) || die "the scan does not match the ground truth"
+}
+
 main() {
 	(($# >= 1)) || usage
 	local cmd=$1
@@ -862,6 +932,13 @@ main() {
 	status | env)
 		(($# == 0)) || usage
 		"cmd_$cmd"
+		;;
+	demo)
+		(($# == 0)) || usage
+		need_root
+		lock_lab
+		check_tools
+		cmd_demo
 		;;
 	loss)
 		(($# == 1)) || usage

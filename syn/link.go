@@ -80,7 +80,7 @@ var (
 	ErrPrivilege = errors.New("raw sockets need root or the CAP_NET_RAW capability")
 	// ErrInterface: the interface named with -i does not exist or cannot
 	// carry Ethernet frames.
-	ErrInterface = errors.New("bad interface")
+	ErrInterface = errors.New("interface")
 	// ErrRoute: no route to the targets, or the gateway's MAC could not be
 	// resolved.
 	ErrRoute = errors.New("no usable route")
@@ -98,7 +98,7 @@ func privilege(err error) error {
 func resolveRoute(c *Config, dst netip.Addr) (Route, error) {
 	if c.Interface != "" {
 		if _, err := net.InterfaceByName(c.Interface); err != nil {
-			return Route{}, fmt.Errorf("syn: %w %q: %w", ErrInterface, c.Interface, err)
+			return Route{}, fmt.Errorf("syn: %w %q does not exist (ip link lists the interfaces)", ErrInterface, c.Interface)
 		}
 	}
 	r, err := netroute.Find(dst, c.Interface)

@@ -38,6 +38,7 @@ type Scanner struct {
 	queue   hitQueue
 	mode    atomic.Value // string: the send path in use
 	cooling atomic.Bool  // senders are done; waiting for late replies
+	sendDur atomic.Int64 // how long sending took, once it is over (ns)
 	// startPos is the sum of the senders' cycle positions at the start: not
 	// 0 when resuming.
 	startPos uint64
@@ -165,8 +166,10 @@ func (s *Scanner) Targets() uint64 { return s.space.Len() }
 func (s *Scanner) Stop() { s.stop.Store(true) }
 
 // Run sends every probe, collects replies until the cooldown ends, and
-// returns the summary. Cancelling ctx has the effect of Stop. Run returns
-// the summary even with an error, so that what was found is never lost.
+// returns the summary. Cancelling ctx has the effect of Stop. Once probes
+// have started, Run returns the summary even with an error, so that what was
+// found is never lost; it returns a nil summary only when the sockets could
+// not be opened and nothing was sent.
 func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	c := &s.cfg
 	sum := &Summary{Start: time.Now().UTC()}
@@ -177,7 +180,7 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	// The receiver is up before the first probe leaves.
 	rcv, err := c.link.receiver(s.src)
 	if err != nil {
-		return sum, err
+		return nil, err
 	}
 	senders := make([]frameSender, c.Senders)
 	for i := range senders {
@@ -186,7 +189,7 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 				o.Close()
 			}
 			rcv.Close()
-			return sum, err
+			return nil, err
 		}
 	}
 	s.mode.Store(senders[0].Mode())
@@ -223,6 +226,7 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	}
 	wg.Wait()
 	sum.SendEnd = time.Now().UTC()
+	s.sendDur.Store(int64(sum.SendEnd.Sub(sum.Start)))
 	sendErr := errors.Join(sendErrs...)
 	if sendErr != nil {
 		s.stop.Store(true)

@@ -37,7 +37,10 @@ type Summary struct {
 	// anything but 0 is a bug in the target set.
 	Blocked uint64 `json:"blocked"`
 
-	Frames      uint64 `json:"frames"`
+	Frames uint64 `json:"frames"`
+	// SendRate is the average rate over the sending time, packets/s.
+	SendRate float64 `json:"send_rate"`
+
 	Replies     uint64 `json:"replies"`
 	Open        uint64 `json:"open"`
 	Closed      uint64 `json:"closed"`
@@ -82,6 +85,9 @@ func (s *Scanner) fill(sum *Summary) {
 		if pos < s.iters[i].Len() {
 			sum.Complete = false
 		}
+	}
+	if d := sum.SendEnd.Sub(sum.Start).Seconds(); d > 0 {
+		sum.SendRate = float64(sum.Sent) / d
 	}
 	r := &s.recv
 	sum.Frames, sum.Replies = r.frames.Load(), r.replies.Load()
@@ -194,8 +200,12 @@ func (s *Scanner) snapshot(elapsed time.Duration, total uint64) Progress {
 		p.Done = max(p.Done, float64(p.Probed)/float64(s.cfg.MaxTargets))
 	}
 	p.Done = min(p.Done, 1)
-	if elapsed > 0 {
-		p.AvgRate = float64(p.Sent) / elapsed.Seconds()
+	sending := elapsed
+	if d := time.Duration(s.sendDur.Load()); d > 0 {
+		sending = d // in the cooldown: the average of the sending time
+	}
+	if sending > 0 {
+		p.AvgRate = float64(p.Sent) / sending.Seconds()
 	}
 	// A resumed run walked part of the cycle before this one started: the
 	// ETA comes from this run's own pace.

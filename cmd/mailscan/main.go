@@ -113,13 +113,25 @@ func mainErr(ctx context.Context, e *env, args []string) int {
 	}
 	err := c.run(ctx, e, args[1:])
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		// Package errors carry their package's prefix ("syn: ...",
+		// "blocklist: ..."); others get the command's.
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "mailscan") {
+		if pkg, _, ok := strings.Cut(msg, ": "); ok && isPackagePrefix(pkg) {
+			msg = "mailscan: " + msg
+		} else {
 			msg = "mailscan " + c.name + ": " + msg
 		}
 		fmt.Fprintln(e.stderr, msg)
 	}
 	return exitCode(err)
+}
+
+func isPackagePrefix(s string) bool {
+	switch s {
+	case "syn", "banner", "blocklist", "hitlist", "fingerprint", "report", "targets", "cyclic", "afpacket", "netroute":
+		return true
+	}
+	return false
 }
 
 func printUsage(w io.Writer) {

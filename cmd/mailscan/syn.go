@@ -254,7 +254,11 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 // exclusionSummary says what the exclusions removed, naming each -b file.
 func (p *scanPlan) exclusionSummary() string {
 	e := p.excluded
-	s := fmt.Sprintf("targets: %d addresses × %d ports; %s", e.Allowed, len(p.cfg.Ports), e.String())
+	ports := "ports"
+	if len(p.cfg.Ports) == 1 {
+		ports = "port"
+	}
+	s := fmt.Sprintf("targets: %d addresses × %d %s; %s", e.Allowed, len(p.cfg.Ports), ports, e.String())
 	for _, fc := range p.byFile {
 		s += fmt.Sprintf("; blocklist %s removed %d", fc.name, fc.count)
 	}
@@ -281,26 +285,71 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	}
 	e.log.Info(p.exclusionSummary())
 
-	var w io.Writer = e.stdout
-	if out != "" && !f.dryRun {
+	lo := &lazyOutput{open: func() (*hitlist.Writer, io.Closer, error) {
+		if out == "" {
+			w, err := hitlist.NewWriter(e.stdout, hf)
+			return w, nil, err
+		}
 		file, err := createOutput(out, p.resume != nil)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer file.Close()
-		w = file
+		w, err := hitlist.NewWriter(file, hf)
+		return w, file, err
+	}}
+	p.cfg.Output = lo
+	p.cfg.Log = e.log
+	_, err = scan(ctx, e, &f, p)
+	if cerr := lo.close(); cerr != nil && err == nil {
+		err = fmt.Errorf("writing hits: %w", cerr)
 	}
-	hw, err := hitlist.NewWriter(w, hf)
+	return err
+}
+
+// lazyOutput opens the hit list on the first hit or flush: a scan that
+// cannot start (no privilege, no route) leaves no half-made output behind,
+// while a scan that runs and finds nothing still leaves a well-formed file.
+type lazyOutput struct {
+	open   func() (*hitlist.Writer, io.Closer, error)
+	w      *hitlist.Writer
+	closer io.Closer
+	err    error
+}
+
+func (o *lazyOutput) get() (*hitlist.Writer, error) {
+	if o.w == nil && o.err == nil {
+		o.w, o.closer, o.err = o.open()
+	}
+	return o.w, o.err
+}
+
+func (o *lazyOutput) Write(h *hitlist.Hit) error {
+	w, err := o.get()
 	if err != nil {
 		return err
 	}
-	p.cfg.Output = hw
-	p.cfg.Log = e.log
-	sum, err := scan(ctx, e, &f, p)
-	if err := hw.Flush(); err != nil {
-		return fmt.Errorf("writing hits: %w", err)
+	return w.Write(h)
+}
+
+func (o *lazyOutput) Flush() error {
+	w, err := o.get()
+	if err != nil {
+		return err
 	}
-	_ = sum
+	return w.Flush()
+}
+
+// close flushes and closes what was opened, if anything.
+func (o *lazyOutput) close() error {
+	if o.w == nil {
+		return o.err
+	}
+	err := o.w.Flush()
+	if o.closer != nil {
+		if cerr := o.closer.Close(); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 
@@ -342,8 +391,12 @@ func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, 
 	e.log.Info("route", "interface", r.Interface, "source", r.Source, "gateway", r.Gateway, "gateway_mac", r.GatewayMAC.String(),
 		"seed", p.cfg.Seed, "shard", fmt.Sprintf("%d/%d", p.cfg.Shard, max(p.cfg.Shards, 1)), "rate", p.cfg.Rate)
 	if f.dryRun {
-		fmt.Fprintf(e.stdout, "dry run: would probe %d targets (%d addresses × %d ports) from %v on %s via %v (%v), %d probe(s) each at %.0f pps; sending nothing\n",
-			s.Targets()/max(p.cfg.Shards, 1), p.excluded.Allowed, len(p.cfg.Ports), r.Source, r.Interface, r.Gateway, r.GatewayMAC, max(p.cfg.Probes, 1), p.cfg.Rate)
+		rate := "as fast as possible"
+		if p.cfg.Rate > 0 {
+			rate = fmt.Sprintf("at %.0f packets/s", p.cfg.Rate)
+		}
+		fmt.Fprintf(e.stdout, "dry run: shard %d/%d of %d targets (%d addresses × %d ports), %d SYN(s) per target %s, from %v on %s via %v (%v); nothing sent\n",
+			p.cfg.Shard, max(p.cfg.Shards, 1), s.Targets(), p.excluded.Allowed, len(p.cfg.Ports), max(p.cfg.Probes, 1), rate, r.Source, r.Interface, r.Gateway, r.GatewayMAC)
 		return nil, nil
 	}
 	stopResume := make(chan struct{})
@@ -368,6 +421,10 @@ func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, 
 		close(resumeDone)
 	}
 	sum, runErr := s.Run(ctx)
+	if sum == nil {
+		// The sockets could not be opened: nothing was sent.
+		return nil, classify(runErr)
+	}
 	close(stopResume)
 	<-resumeDone
 	if f.resume != "" {
@@ -375,7 +432,7 @@ func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, 
 			runErr = err
 		}
 	}
-	if sum != nil {
+	{
 		e.log.Info("done", "probed", sum.Probed, "sent", sum.Sent, "open", sum.Open, "closed", sum.Closed,
 			"duplicates", sum.Duplicates, "invalid", sum.Invalid, "kernel_drops", sum.KernelDrops, "interrupted", sum.Interrupted,
 			"send_mode", sum.SendMode)
@@ -383,7 +440,7 @@ func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, 
 			e.log.Error("the last-moment blocklist check stopped probes: the target set held blocklisted addresses (a bug; nothing was sent to them)", "blocked", sum.Blocked)
 		}
 	}
-	if f.metadata != "" && sum != nil {
+	if f.metadata != "" {
 		if err := writeMetadata(f.metadata, p, sum); err != nil && runErr == nil {
 			runErr = err
 		}

@@ -163,3 +163,20 @@ func TestIntegrationSynLoss(t *testing.T) {
 	}
 	t.Logf("5%% loss each way, 2 probes: recall %.4f (%d of %d), precision 1", recall, len(got), len(want))
 }
+
+// TestIntegrationSynUserErrors: a missing privilege and an interface that
+// does not exist are the user's to fix: exit status 2 and a message that
+// says what to do.
+func TestIntegrationSynUserErrors(t *testing.T) {
+	l := needLab(t)
+	args := []string{"syn", "-q", "--allow-reserved", "198.18.0.0/15", "--cooldown", "0", "-p", "143", "198.18.16.0/28"}
+	// As an unprivileged user inside the scanner namespace.
+	r := l.run(t, append([]string{"ip", "netns", "exec", l.get("LAB_SCAN_NS"), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", l.bin}, args...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "root or the CAP_NET_RAW capability") {
+		t.Errorf("unprivileged: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = l.mailscanIn(t, l.get("LAB_SCAN_NS"), append([]string{"syn", "-i", "nosuch0"}, args[1:]...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, `"nosuch0"`) {
+		t.Errorf("missing interface: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
