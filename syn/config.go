@@ -62,6 +62,18 @@ type Config struct {
 	Cooldown time.Duration
 	// ReportClosed reports RSTs as closed hits.
 	ReportClosed bool
+	// ControlProbes probes one random high port of every host that
+	// answers, and marks the hits of hosts that answer there too
+	// (hitlist.Hit.AnswersAllPorts). Their hits are held until the answer
+	// comes, at most a few seconds.
+	ControlProbes bool
+
+	// Backlog, when set, reports how many hits wait downstream; while it
+	// exceeds MaxBacklog the senders pause. This is how a slower consumer
+	// (the banner stage) keeps the scan from outrunning it without a hit
+	// ever being dropped.
+	Backlog    func() int
+	MaxBacklog int
 
 	// Output receives every hit, from a single goroutine.
 	Output Output
@@ -134,8 +146,15 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.Cooldown < 0 {
 		cfg.Cooldown = 0
 	}
+	if cfg.ControlProbes && cfg.Cooldown < controlTimeout {
+		// Control answers of the last hosts need time to arrive.
+		cfg.Cooldown = controlTimeout
+	}
 	if cfg.Output == nil {
 		return cfg, errors.New("syn: Config.Output is required")
+	}
+	if cfg.Backlog != nil && cfg.MaxBacklog <= 0 {
+		return cfg, errors.New("syn: Config.Backlog needs a positive MaxBacklog")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

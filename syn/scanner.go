@@ -42,6 +42,16 @@ type Scanner struct {
 	// startPos is the sum of the senders' cycle positions at the start: not
 	// 0 when resuming.
 	startPos uint64
+	paused   atomic.Bool // senders wait for the consumer's backlog to drain
+
+	ctl *controller // nil without control probes
+
+	// The sockets, once Open has run.
+	opened  bool
+	rcv     frameReceiver
+	snds    []frameSender
+	ctlSnd  frameSender
+	flagged atomic.Uint64 // hosts that answer on every port
 }
 
 // Route is the path the probes take, as discovered or overridden.
@@ -110,6 +120,11 @@ func New(cfg *Config) (*Scanner, error) {
 	if s.cookie, err = cookie.New(key, c.SourcePortFirst, c.SourcePortLast); err != nil {
 		return nil, fmt.Errorf("syn: %w", err)
 	}
+	if c.ControlProbes {
+		if s.ctl, err = newController(key, c.Ports); err != nil {
+			return nil, err
+		}
+	}
 	s.tmpl, err = frame.NewTemplate(&frame.TemplateConfig{
 		SrcMAC:  s.route.SrcMAC,
 		DstMAC:  s.route.GatewayMAC,
@@ -177,22 +192,25 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	defer cancel()
 	context.AfterFunc(ctx, s.Stop)
 
-	// The receiver is up before the first probe leaves.
-	rcv, err := c.link.receiver(s.src)
-	if err != nil {
+	if err := s.Open(); err != nil {
 		return nil, err
 	}
-	senders := make([]frameSender, c.Senders)
-	for i := range senders {
-		if senders[i], err = c.link.sender(); err != nil {
-			for _, o := range senders[:i] {
-				o.Close()
-			}
-			rcv.Close()
-			return nil, err
-		}
-	}
+	rcv, senders := s.rcv, s.snds
 	s.mode.Store(senders[0].Mode())
+
+	ctlStop := make(chan struct{})
+	ctlDone := make(chan error, 1)
+	if s.ctlSnd != nil {
+		go func() {
+			err := s.controlLoop(s.ctlSnd, ctlStop)
+			if cerr := s.ctlSnd.Close(); err == nil {
+				err = cerr
+			}
+			ctlDone <- err
+		}()
+	} else {
+		ctlDone <- nil
+	}
 
 	var outErr error
 	outDone := make(chan struct{})
@@ -249,6 +267,8 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	close(recvStop)
 	recvErr := <-recvDone
 	rcv.Close()
+	close(ctlStop)
+	ctlErr := <-ctlDone
 	s.queue.close()
 	<-outDone
 	close(progStop)
@@ -256,7 +276,43 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 
 	s.fill(sum)
 	sum.Interrupted = s.stop.Load()
-	return sum, errors.Join(sendErr, recvErr, outErr)
+	return sum, errors.Join(sendErr, recvErr, ctlErr, outErr)
+}
+
+// Open opens the scan's sockets: the receiver first, then one sender per
+// sender goroutine and, with control probes, one more. Run calls it when it
+// has not been called; calling it first lets a caller drop its privileges
+// between Open and Run, since open sockets keep working.
+func (s *Scanner) Open() error {
+	if s.opened {
+		return nil
+	}
+	c := &s.cfg
+	// The receiver is up before the first probe leaves.
+	rcv, err := c.link.receiver(s.src)
+	if err != nil {
+		return err
+	}
+	n := c.Senders
+	if s.ctl != nil {
+		n++
+	}
+	snds := make([]frameSender, n)
+	for i := range snds {
+		if snds[i], err = c.link.sender(); err != nil {
+			for _, o := range snds[:i] {
+				o.Close()
+			}
+			rcv.Close()
+			return err
+		}
+	}
+	s.rcv, s.snds = rcv, snds[:c.Senders]
+	if s.ctl != nil {
+		s.ctlSnd = snds[c.Senders]
+	}
+	s.opened = true
+	return nil
 }
 
 // send is one sender goroutine: its share of the cycle, its own socket.
@@ -277,6 +333,14 @@ func (s *Scanner) send(idx int, snd frameSender) error {
 	max := c.MaxTargets
 
 	for !s.stop.Load() {
+		if c.Backlog != nil && c.Backlog() > c.MaxBacklog {
+			// The consumer of the hits (the banner stage) is behind: wait
+			// for it rather than find hits faster than they can be used.
+			s.paused.Store(true)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.paused.Store(false)
 		k := lim.Take(batch)
 		for k < probes {
 			k += lim.Take(probes - k)
@@ -345,7 +409,7 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 	c := &s.cfg
 	rs := &s.recv
 	dd := newDedup()
-	ck, src, reportClosed := s.cookie, s.src, c.ReportClosed
+	ck, src, reportClosed, ctl := s.cookie, s.src, c.ReportClosed, s.ctl
 	var r frame.Reply
 	handle := func(b []byte) {
 		rs.frames.Add(1)
@@ -367,6 +431,13 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 			rs.invalid.Add(1)
 			return
 		}
+		if ctl != nil && r.SrcPort == ctl.port(r.SrcAddr) {
+			// The answer of a host's control port: not a hit.
+			if dd.add(r.SrcAddr, r.SrcPort) {
+				s.queue.push(event{control: true, addr: r.SrcAddr, allPorts: status == hitlist.Open})
+			}
+			return
+		}
 		rs.replies.Add(1)
 		if !dd.add(r.SrcAddr, r.SrcPort) {
 			rs.duplicates.Add(1)
@@ -380,14 +451,14 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 				return
 			}
 		}
-		s.queue.push(hitlist.Hit{
+		s.queue.push(event{addr: r.SrcAddr, hit: hitlist.Hit{
 			Addr:   blocklist.AddrFromUint32(r.SrcAddr),
 			Port:   r.SrcPort,
 			Status: status,
 			TTL:    r.TTL,
 			Window: r.Window,
 			Time:   time.Now(),
-		})
+		}})
 	}
 	var err error
 	for {
@@ -415,19 +486,44 @@ func (s *Scanner) updateDrops(rcv frameReceiver) error {
 }
 
 // output is the output goroutine: it writes queued hits and flushes whenever
-// the queue runs dry, so a consumer downstream sees each hit promptly.
+// the queue runs dry, so a consumer downstream sees each hit promptly. With
+// control probes, a host's hits wait for its control answer (see holder).
 func (s *Scanner) output() error {
-	var batch []hitlist.Hit
-	var err error
+	var (
+		events []event
+		out    []hitlist.Hit
+		err    error
+		h      *holder
+		tick   time.Duration
+	)
+	if s.ctl != nil {
+		h, tick = newHolder(), 100*time.Millisecond
+	}
 	for {
 		var ok bool
-		batch, ok = s.queue.wait(batch[:0])
-		for i := range batch {
-			if err == nil {
-				err = s.cfg.Output.Write(&batch[i])
+		events, ok = s.queue.wait(events[:0], tick)
+		out = out[:0]
+		now := time.Now()
+		for _, ev := range events {
+			switch {
+			case h == nil:
+				out = append(out, ev.hit)
+			case ev.control:
+				out = h.resolve(ev.addr, ev.allPorts, out)
+			default:
+				out = h.hit(ev, ev.addr, s.ctl, now, out)
 			}
 		}
-		if err == nil {
+		if h != nil {
+			out = h.expire(now, !ok, out)
+			s.flagged.Store(h.flagged)
+		}
+		for i := range out {
+			if err == nil {
+				err = s.cfg.Output.Write(&out[i])
+			}
+		}
+		if err == nil && (len(out) > 0 || !ok) {
 			err = s.cfg.Output.Flush()
 		}
 		if !ok {

@@ -293,3 +293,64 @@ func BenchmarkDedupAdd(b *testing.B) {
 		i++
 	}
 }
+
+// TestControlProbes: hosts that answer on every port are marked, real
+// services are not, every responsive host gets exactly one control probe, and
+// no hit is lost while held for its control answer.
+func TestControlProbes(t *testing.T) {
+	truth := labTruth(6, 60)
+	n := newSimNet(truth, 0, 1)
+	pseudo := mustSet(t, "198.18.19.0/28")
+	for _, r := range pseudo.Ranges() {
+		for a := r.First; a <= r.Last; a++ {
+			n.all[a] = true
+		}
+	}
+	out, sum := runSim(t, n, Config{Allowed: mustSet(t, "198.18.16.0/22"), Deny: blocklist.NewSet(), Ports: labPorts, Seed: 8,
+		ControlProbes: true, Cooldown: 10 * time.Millisecond})
+	var flagged, plain []string
+	for _, h := range out.hits {
+		k := netip.AddrPortFrom(h.Addr, h.Port).String()
+		if h.AnswersAllPorts {
+			flagged = append(flagged, k)
+		} else {
+			plain = append(plain, k)
+		}
+		if h.AnswersAllPorts != pseudo.ContainsAddr(h.Addr) {
+			t.Errorf("%s: answers_all_ports %v", k, h.AnswersAllPorts)
+		}
+	}
+	sort.Strings(plain)
+	if !equalStrings(plain, truth) {
+		t.Errorf("unflagged hits: %d, want the %d of the truth", len(plain), len(truth))
+	}
+	if len(flagged) != 16*4 {
+		t.Errorf("%d flagged hits, want 64", len(flagged))
+	}
+	hosts := map[uint32]bool{}
+	for a := range n.up {
+		hosts[a] = true
+	}
+	for a := range n.all {
+		hosts[a] = true
+	}
+	if sum.ControlProbes != uint64(len(hosts)) || sum.AnswersAllPorts != 16 {
+		t.Errorf("control probes %d (want %d), answers all ports %d (want 16)", sum.ControlProbes, len(hosts), sum.AnswersAllPorts)
+	}
+	// Control ports are never scanned ports, and each host got one probe there.
+	for k, c := range n.probes {
+		ap := netip.MustParseAddrPort(k)
+		if ap.Port() >= controlPortFirst && c != 1 {
+			t.Errorf("control port %s probed %d times", k, c)
+		}
+	}
+	if _, err := newController([16]byte{}, func() []uint16 {
+		var all []uint16
+		for p := controlPortFirst; p < 65536; p++ {
+			all = append(all, uint16(p))
+		}
+		return all
+	}()); err == nil {
+		t.Error("a scan of every dynamic port left no control port, and no error said so")
+	}
+}

@@ -29,7 +29,8 @@ type simNet struct {
 	src     uint32
 	open    map[string]bool // "ip:port"
 	up      map[uint32]bool
-	loss    float64 // per direction
+	all     map[uint32]bool // hosts that answer SYN-ACK on every port
+	loss    float64         // per direction
 	rng     *rand.Rand
 	rngMu   sync.Mutex
 	mu      sync.Mutex
@@ -62,6 +63,7 @@ func newSimNet(open []string, loss float64, seed uint64) *simNet {
 		src:    0xC6120002,
 		open:   map[string]bool{},
 		up:     map[uint32]bool{},
+		all:    map[uint32]bool{},
 		loss:   loss,
 		rng:    rand.New(rand.NewPCG(seed, 1)),
 		probes: map[string]int{},
@@ -132,7 +134,7 @@ func (n *simNet) deliver(b []byte) {
 	n.mu.Unlock()
 	if !n.lost() {
 		switch {
-		case n.open[key]:
+		case n.open[key], n.all[p.daddr]:
 			out = append(out, reply(p, p.seq+1, true))
 		case n.up[p.daddr]:
 			out = append(out, reply(p, p.seq+1, false))

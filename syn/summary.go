@@ -48,6 +48,11 @@ type Summary struct {
 	Invalid     uint64 `json:"invalid"`
 	KernelDrops uint64 `json:"kernel_drops"`
 
+	// ControlProbes is the number of hosts whose control port was probed;
+	// AnswersAllPorts the number of them that answered there too.
+	ControlProbes   uint64 `json:"control_probes,omitempty"`
+	AnswersAllPorts uint64 `json:"answers_all_ports,omitempty"`
+
 	// Positions are each sender's positions in its part of the cycle when
 	// the run ended: what --resume continues from.
 	Positions []uint64 `json:"positions"`
@@ -89,6 +94,12 @@ func (s *Scanner) fill(sum *Summary) {
 	if d := sum.SendEnd.Sub(sum.Start).Seconds(); d > 0 {
 		sum.SendRate = float64(sum.Sent) / d
 	}
+	if s.ctl != nil {
+		s.ctl.mu.Lock()
+		sum.ControlProbes = s.ctl.sent
+		s.ctl.mu.Unlock()
+		sum.AnswersAllPorts = s.flagged.Load()
+	}
 	r := &s.recv
 	sum.Frames, sum.Replies = r.frames.Load(), r.replies.Load()
 	sum.Open, sum.Closed = r.open.Load(), r.closed.Load()
@@ -111,6 +122,8 @@ type Progress struct {
 	ETA      time.Duration
 	Mode     string
 	Cooldown bool
+	// Paused is true while the senders wait for the hits' consumer.
+	Paused bool
 }
 
 // String formats the status line:
@@ -136,6 +149,9 @@ func (p Progress) String() string {
 	fmt.Fprintf(&b, "; hitrate %.2f%%; drops: %d", hitrate, p.Drops)
 	if p.Queued > 0 {
 		fmt.Fprintf(&b, "; output backlog %d", p.Queued)
+	}
+	if p.Paused {
+		b.WriteString("; paused: waiting for the hits' consumer")
 	}
 	return b.String()
 }
@@ -215,5 +231,6 @@ func (s *Scanner) snapshot(elapsed time.Duration, total uint64) Progress {
 	r := &s.recv
 	p.Replies, p.Open, p.Closed, p.Drops = r.replies.Load(), r.open.Load(), r.closed.Load(), r.drops.Load()
 	p.Queued = s.queue.len()
+	p.Paused = s.paused.Load()
 	return p
 }

@@ -1,0 +1,188 @@
+package syn
+
+import (
+	"encoding/binary"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"mailscan/syn/hitlist"
+)
+
+// Control probes tell real services from hosts that answer a SYN-ACK on
+// every port (middleboxes, tarpits, some firewalls). The first time a host
+// answers, the scanner also probes one random high port of it, its control
+// port; a host whose control port is open is marked AnswersAllPorts. Its hits
+// wait in the output goroutine until the control answer arrives (or
+// controlTimeout passes: no answer means not all ports), so that every hit
+// leaves with its mark.
+
+// controlTimeout is how long a host's hits wait for its control answer.
+const controlTimeout = 3 * time.Second
+
+// controlPortFirst and controlPorts span the range control ports are drawn
+// from: the IANA dynamic range, where no mail service lives.
+const (
+	controlPortFirst = 49152
+	controlPorts     = 65536 - controlPortFirst
+)
+
+// controller derives control ports and carries control-probe requests from
+// the receiver to the control sender.
+type controller struct {
+	key     [16]byte
+	scanned *[65536]bool // ports of the scan: a control port is never one
+
+	mu    sync.Mutex
+	addrs []uint32
+	ready chan struct{}
+	sent  uint64
+}
+
+func newController(key [16]byte, ports []uint16) (*controller, error) {
+	c := &controller{key: key, scanned: new([65536]bool), ready: make(chan struct{}, 1)}
+	free := controlPorts
+	for _, p := range ports {
+		c.scanned[p] = true
+		if p >= controlPortFirst {
+			free--
+		}
+	}
+	if free == 0 {
+		return nil, errors.New("syn: control probes need a port of 49152-65535 that the scan does not probe")
+	}
+	return c, nil
+}
+
+// port returns addr's control port: a keyed hash of the address, so that
+// it differs per host and per scan and cannot be guessed by a middlebox, yet
+// the receiver recognises the answer without state.
+func (c *controller) port(addr uint32) uint16 {
+	var b [20]byte
+	copy(b[:16], c.key[:])
+	binary.BigEndian.PutUint32(b[16:], addr)
+	p := controlPortFirst + uint16(xxhash.Sum64(b[:])%controlPorts)
+	for c.scanned[p] {
+		p = controlPortFirst + (p-controlPortFirst+1)%controlPorts
+	}
+	return p
+}
+
+// request asks for a control probe of addr.
+func (c *controller) request(addr uint32) {
+	c.mu.Lock()
+	c.addrs = append(c.addrs, addr)
+	c.mu.Unlock()
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+}
+
+// sendLoop sends the requested control probes on snd until stop is closed.
+func (s *Scanner) controlLoop(snd frameSender, stop <-chan struct{}) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c := s.ctl
+	var batch []uint32
+	var ipid uint16 = 0xF000
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-c.ready:
+		}
+		c.mu.Lock()
+		batch, c.addrs = c.addrs, batch[:0]
+		c.mu.Unlock()
+		for _, addr := range batch {
+			if s.cfg.Deny.Contains(addr) {
+				continue // cannot happen (it answered a probe), and must not
+			}
+			port := c.port(addr)
+			sport, seq := s.cookie.Probe(s.src, addr, port)
+			for range s.cfg.Probes {
+				buf, err := snd.Next()
+				if err != nil {
+					return err
+				}
+				snd.Commit(s.tmpl.Write(buf, addr, port, sport, seq, ipid))
+				ipid++
+			}
+		}
+		if err := snd.Flush(); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.sent += uint64(len(batch))
+		c.mu.Unlock()
+	}
+}
+
+// holder is the output goroutine's side of control probes: hits of hosts
+// whose control answer is not yet known wait here.
+type holder struct {
+	resolved map[uint32]bool // host → answers all ports
+	pending  map[uint32]*pendingHost
+	flagged  uint64 // hosts found to answer on every port
+}
+
+type pendingHost struct {
+	hits     []hitlist.Hit
+	deadline time.Time
+}
+
+func newHolder() *holder {
+	return &holder{resolved: map[uint32]bool{}, pending: map[uint32]*pendingHost{}}
+}
+
+// hit takes a hit; it returns the hits that may go out now. The first hit
+// of a host asks ctl for a control probe.
+func (h *holder) hit(ev event, addr uint32, ctl *controller, now time.Time, out []hitlist.Hit) []hitlist.Hit {
+	if all, ok := h.resolved[addr]; ok {
+		ev.hit.AnswersAllPorts = all
+		return append(out, ev.hit)
+	}
+	p := h.pending[addr]
+	if p == nil {
+		p = &pendingHost{deadline: now.Add(controlTimeout)}
+		h.pending[addr] = p
+		ctl.request(addr)
+	}
+	p.hits = append(p.hits, ev.hit)
+	return out
+}
+
+// resolve records addr's control answer and releases its hits.
+func (h *holder) resolve(addr uint32, all bool, out []hitlist.Hit) []hitlist.Hit {
+	if _, done := h.resolved[addr]; done {
+		return out
+	}
+	h.resolved[addr] = all
+	if all {
+		h.flagged++
+	}
+	if p := h.pending[addr]; p != nil {
+		for _, hit := range p.hits {
+			hit.AnswersAllPorts = all
+			out = append(out, hit)
+		}
+		delete(h.pending, addr)
+	}
+	return out
+}
+
+// expire releases the hits of hosts whose control port did not answer in
+// time (or, with force, of every host still waiting): silence means the host
+// does not answer on every port.
+func (h *holder) expire(now time.Time, force bool, out []hitlist.Hit) []hitlist.Hit {
+	for addr, p := range h.pending {
+		if force || now.After(p.deadline) {
+			out = h.resolve(addr, false, out)
+		}
+	}
+	return out
+}
