@@ -51,7 +51,9 @@ type Config struct {
 	// TTL of the probes (default 64).
 	TTL uint8
 	// SourcePortFirst and SourcePortLast bound the source ports the
-	// cookies pick from (default 32768-60999, Linux's ephemeral range).
+	// cookies pick from (default 61000-65535: above Linux's ephemeral range,
+	// so that the host's own connections, such as the banner stage's, never
+	// share a port with a probe).
 	SourcePortFirst, SourcePortLast uint16
 	// Batch is how many frames go to the kernel in one system call
 	// (default 64).
@@ -99,8 +101,8 @@ type Output interface {
 // Defaults for Config fields left zero.
 const (
 	DefaultCooldown        = 8 * time.Second
-	DefaultSourcePortFirst = 32768
-	DefaultSourcePortLast  = 60999
+	DefaultSourcePortFirst = 61000
+	DefaultSourcePortLast  = 65535
 	DefaultBatch           = 64
 	DefaultTTL             = 64
 )

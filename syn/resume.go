@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"mailscan/syn/cyclic"
@@ -81,39 +80,18 @@ func (s *Scanner) ResumeState() *ResumeState {
 	return r
 }
 
-// WriteResumeFile writes r to path atomically (a temporary file renamed into
-// place), so a crash mid-write never leaves a torn resume file.
-func WriteResumeFile(path string, r *ResumeState) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".resume-*")
-	if err != nil {
-		return fmt.Errorf("syn: resume file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syn: resume file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("syn: resume file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("syn: resume file: %w", err)
-	}
-	return nil
-}
-
-// ReadResumeFile reads a file WriteResumeFile wrote.
+// ReadResumeFile reads a resume file: the first JSON document in it (what
+// follows, if anything, is ignored, so a file rewritten in place and cut
+// short by a crash still reads). Fields other than ResumeState's, which a
+// pipeline may add, are ignored too.
 func ReadResumeFile(path string) (*ResumeState, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("syn: resume file: %w", err)
 	}
+	defer f.Close()
 	var r ResumeState
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := json.NewDecoder(f).Decode(&r); err != nil {
 		return nil, fmt.Errorf("syn: resume file %s: %w", path, err)
 	}
 	return &r, nil

@@ -76,6 +76,7 @@ type senderStats struct {
 
 type recvStats struct {
 	frames     atomic.Uint64 // frames the filter let through
+	foreign    atomic.Uint64 // to a port outside the probes' range: the host's own traffic
 	invalid    atomic.Uint64 // not a well-formed reply, or a failed cookie
 	replies    atomic.Uint64 // valid replies, duplicates included
 	open       atomic.Uint64
@@ -410,11 +411,18 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 	rs := &s.recv
 	dd := newDedup()
 	ck, src, reportClosed, ctl := s.cookie, s.src, c.ReportClosed, s.ctl
+	portFirst, portLast := c.SourcePortFirst, c.SourcePortLast
 	var r frame.Reply
 	handle := func(b []byte) {
 		rs.frames.Add(1)
 		if !frame.ParseReply(b, &r) || r.DstAddr != src {
 			rs.invalid.Add(1)
+			return
+		}
+		if r.DstPort < portFirst || r.DstPort > portLast {
+			// Not to a probe's port: a connection of this host's own
+			// (the banner stage's, in a pipeline).
+			rs.foreign.Add(1)
 			return
 		}
 		var status hitlist.Status

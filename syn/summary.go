@@ -38,6 +38,9 @@ type Summary struct {
 	Blocked uint64 `json:"blocked"`
 
 	Frames uint64 `json:"frames"`
+	// Foreign counts frames to our address but not to a probe's port: the
+	// host's own connections.
+	Foreign uint64 `json:"foreign"`
 	// SendRate is the average rate over the sending time, packets/s.
 	SendRate float64 `json:"send_rate"`
 
@@ -101,7 +104,7 @@ func (s *Scanner) fill(sum *Summary) {
 		sum.AnswersAllPorts = s.flagged.Load()
 	}
 	r := &s.recv
-	sum.Frames, sum.Replies = r.frames.Load(), r.replies.Load()
+	sum.Frames, sum.Foreign, sum.Replies = r.frames.Load(), r.foreign.Load(), r.replies.Load()
 	sum.Open, sum.Closed = r.open.Load(), r.closed.Load()
 	sum.Duplicates, sum.Invalid, sum.KernelDrops = r.duplicates.Load(), r.invalid.Load(), r.drops.Load()
 }

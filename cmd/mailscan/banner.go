@@ -204,7 +204,10 @@ func grabStatus(elapsed time.Duration, s banner.StatsSnapshot, lastDone int64, d
 	if dt > 0 {
 		rate = float64(s.Done-lastDone) / dt
 	}
-	fmt.Fprintf(&b, "%s banner: done %d (%.0f/s) in flight %d; success %d", clockString(elapsed), s.Done, rate, s.InFlight, s.Success)
+	if elapsed > 0 {
+		b.WriteString(clockString(elapsed) + " ")
+	}
+	fmt.Fprintf(&b, "banner: done %d (%.0f/s) in flight %d; success %d", s.Done, rate, s.InFlight, s.Success)
 	for _, st := range banner.Statuses() {
 		if n := s.ByStatus[st]; n > 0 && st != banner.StatusSuccess {
 			fmt.Fprintf(&b, "; %s %d", st, n)

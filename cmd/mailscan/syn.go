@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -89,7 +88,7 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.iface, "i", "", "`interface` to send on (default: from the routing table)")
 	fs.StringVar(&f.source, "S", "", "source `address` (default: the interface's)")
 	fs.StringVar(&f.gatewayMAC, "G", "", "gateway `MAC` address (default: from the neighbour table, else ARP)")
-	fs.StringVar(&f.sourcePorts, "source-port", "32768-60999", "source port `range` the probes use")
+	fs.StringVar(&f.sourcePorts, "source-port", fmt.Sprintf("%d-%d", syn.DefaultSourcePortFirst, syn.DefaultSourcePortLast), "source port `range` the probes use (keep it out of the host's ephemeral range)")
 	fs.UintVar(&f.ttl, "ttl", syn.DefaultTTL, "IP TTL of the probes")
 	f.cooldown = syn.DefaultCooldown
 	fs.Var(secondsFlag{&f.cooldown}, "cooldown", "`seconds` to wait for late replies after the last probe")
@@ -223,7 +222,7 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 	pf, err1 := strconv.ParseUint(first, 10, 16)
 	pl, err2 := strconv.ParseUint(last, 10, 16)
 	if err1 != nil || err2 != nil || pf == 0 || pl < pf {
-		return nil, usagef("--source-port %q: want a range like 32768-60999", f.sourcePorts)
+		return nil, usagef("--source-port %q: want a range like 61000-65535", f.sourcePorts)
 	}
 	cfg.SourcePortFirst, cfg.SourcePortLast = uint16(pf), uint16(pl)
 	if f.bandwidth != "" {
@@ -378,74 +377,20 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // scan runs a planned SYN scan with its status line, resume file and
-// metadata. It is shared by syn and run.
+// metadata: the syn command's whole run.
 func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, error) {
 	if !f.quiet {
 		p.cfg.Progress = func(pr syn.Progress) { fmt.Fprintln(e.stderr, pr.String()) }
 	}
-	s, err := syn.New(&p.cfg)
-	if err != nil {
+	ss, err := newScanSession(e, f, p)
+	if err != nil || ss == nil {
+		return nil, err
+	}
+	defer ss.close()
+	if err := ss.s.Open(); err != nil {
 		return nil, classify(err)
 	}
-	r := s.Route()
-	e.log.Info("route", "interface", r.Interface, "source", r.Source, "gateway", r.Gateway, "gateway_mac", r.GatewayMAC.String(),
-		"seed", p.cfg.Seed, "shard", fmt.Sprintf("%d/%d", p.cfg.Shard, max(p.cfg.Shards, 1)), "rate", p.cfg.Rate)
-	if f.dryRun {
-		rate := "as fast as possible"
-		if p.cfg.Rate > 0 {
-			rate = fmt.Sprintf("at %.0f packets/s", p.cfg.Rate)
-		}
-		fmt.Fprintf(e.stdout, "dry run: shard %d/%d of %d targets (%d addresses × %d ports), %d SYN(s) per target %s, from %v on %s via %v (%v); nothing sent\n",
-			p.cfg.Shard, max(p.cfg.Shards, 1), s.Targets(), p.excluded.Allowed, len(p.cfg.Ports), max(p.cfg.Probes, 1), rate, r.Source, r.Interface, r.Gateway, r.GatewayMAC)
-		return nil, nil
-	}
-	stopResume := make(chan struct{})
-	resumeDone := make(chan struct{})
-	if f.resume != "" {
-		go func() {
-			defer close(resumeDone)
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-stopResume:
-					return
-				case <-t.C:
-					if err := syn.WriteResumeFile(f.resume, s.ResumeState()); err != nil {
-						e.log.Error("resume file", "err", err)
-					}
-				}
-			}
-		}()
-	} else {
-		close(resumeDone)
-	}
-	sum, runErr := s.Run(ctx)
-	if sum == nil {
-		// The sockets could not be opened: nothing was sent.
-		return nil, classify(runErr)
-	}
-	close(stopResume)
-	<-resumeDone
-	if f.resume != "" {
-		if err := syn.WriteResumeFile(f.resume, s.ResumeState()); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	{
-		e.log.Info("done", "probed", sum.Probed, "sent", sum.Sent, "open", sum.Open, "closed", sum.Closed,
-			"duplicates", sum.Duplicates, "invalid", sum.Invalid, "kernel_drops", sum.KernelDrops, "interrupted", sum.Interrupted,
-			"send_mode", sum.SendMode)
-		if sum.Blocked > 0 {
-			e.log.Error("the last-moment blocklist check stopped probes: the target set held blocklisted addresses (a bug; nothing was sent to them)", "blocked", sum.Blocked)
-		}
-	}
-	if f.metadata != "" {
-		if err := writeMetadata(f.metadata, p, sum); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	return sum, classify(runErr)
+	return ss.run(ctx, func() any { return ss.s.ResumeState() })
 }
 
 // classify turns the errors a user can fix (privilege, interface) into usage
@@ -483,7 +428,8 @@ type metadataConfig struct {
 	Allowed      string  `json:"allowed"`
 }
 
-func writeMetadata(path string, p *scanPlan, sum *syn.Summary) error {
+// metadataFor returns the --metadata document of a finished scan.
+func metadataFor(p *scanPlan, sum *syn.Summary) metadata {
 	c := &p.cfg
 	m := metadata{
 		Command: "syn",
@@ -496,12 +442,5 @@ func writeMetadata(path string, p *scanPlan, sum *syn.Summary) error {
 		Summary:  sum,
 	}
 	m.Excluded.Blocklist = nil
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("metadata: %w", err)
-	}
-	return nil
+	return m
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"mailscan/banner/report"
+)
+
+var cmdReport = &command{
+	name:  "report",
+	short: "exposure tables from banner results",
+	usage: "[flags] [-i results.jsonl]",
+	long: `
+Report reads the banner stage's results (one JSON object per line) from stdin
+or -i and prints the tables of an exposure report: targets by status,
+services per port, cleartext and TLS per protocol, STARTTLS offered,
+cleartext login exposure, TLS versions, expired and self-signed certificates,
+vendor families and top versions, and, given MaxMind databases, top countries
+and top providers.
+
+What is counted: a target is a distinct (ip, port); a service is a target
+whose status is success or that sent a greeting; a host is an ip with at
+least one service. Hosts flagged answers_all_ports are counted apart and
+left out of every other table. Duplicate records of a target count once.
+Bad lines are skipped, counted and listed with their file:line.
+
+Countries come from --country (GeoLite2-Country.mmdb or a City database),
+providers from --asn (GeoLite2-ASN.mmdb): the AS organisation is mapped to a
+provider name (OVHcloud, DigitalOcean, Google, Amazon, Hetzner, ...) by a
+built-in table, after the "pattern = Provider" lines of --providers FILE
+(pattern: a case-insensitive regular expression, or an AS number as AS16509).
+
+Formats: text (aligned tables), markdown, csv (one block per table), json,
+html (one self-contained page with bar charts: no script, nothing loaded
+from elsewhere).
+
+Example:
+
+	mailscan banner -i hits.csv -o results.jsonl
+	mailscan report -i results.jsonl --country GeoLite2-Country.mmdb \
+		--asn GeoLite2-ASN.mmdb --format html -o report.html
+`,
+}
+
+func init() { cmdReport.run = runReport }
+
+func runReport(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(cmdReport, e)
+	in := fs.String("i", "", "read banner results from `file` (default: stdin)")
+	out := fs.String("o", "", "write the report to `file` (default: stdout)")
+	format := fs.String("format", "text", "output `format`: text, markdown, csv, json or html")
+	var opts report.Options
+	fs.IntVar(&opts.Top, "top", report.DefaultTop, "rows of the vendor, version, country and provider tables before \"other\"")
+	fs.StringVar(&opts.Country, "country", "", "MaxMind country database `file` (GeoLite2-Country.mmdb)")
+	fs.StringVar(&opts.ASN, "asn", "", "MaxMind ASN database `file` (GeoLite2-ASN.mmdb)")
+	fs.StringVar(&opts.Providers, "providers", "", "`file` of \"pattern = Provider\" lines tried before the built-in mapping")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q: report reads stdin or -i FILE", fs.Args())
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return usagef("--format: %v", err)
+	}
+	if opts.Top < 1 {
+		return usagef("--top %d: want at least 1", opts.Top)
+	}
+	if opts.Providers != "" && opts.ASN == "" {
+		return usagef("--providers maps AS organisations: it needs --asn")
+	}
+
+	var r io.Reader = e.stdin
+	name := "stdin"
+	if *in != "" && *in != "-" {
+		file, err := os.Open(*in)
+		if err != nil {
+			return usageError{err}
+		}
+		defer file.Close()
+		r, name = file, *in
+	}
+
+	// Build runs aside so that an interrupt ends a report stuck on a
+	// terminal's stdin; on a file or pipe it simply finishes first.
+	type built struct {
+		rep *report.Report
+		err error
+	}
+	done := make(chan built, 1)
+	go func() {
+		rep, err := report.Build(r, name, &opts)
+		done <- built{rep, err}
+	}()
+	var b built
+	select {
+	case b = <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	if b.err != nil {
+		var oe *report.OptionError
+		if errors.As(b.err, &oe) {
+			return usageError{b.err}
+		}
+		return b.err
+	}
+	rep := b.rep
+	if n := rep.Summary.BadLines; n > 0 {
+		e.log.Warn("skipped bad input lines", "count", n, "first", fmt.Sprintf("%s:%d: %s", name, rep.BadLines[0].Line, rep.BadLines[0].Err))
+	}
+
+	var w io.Writer = e.stdout
+	if *out != "" {
+		file, err := os.Create(*out)
+		if err != nil {
+			return usageError{err}
+		}
+		defer file.Close()
+		w = file
+		if err := rep.Write(w, f); err != nil {
+			return err
+		}
+		return file.Close()
+	}
+	return rep.Write(w, f)
+}
