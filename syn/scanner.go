@@ -331,7 +331,7 @@ func (s *Scanner) send(idx int, snd frameSender) error {
 	lim := pace.New(c.Rate/float64(c.Senders), batch)
 	ipid := uint16(idx) * 0x1000
 	deny, space, ck, tmpl, src := c.Deny, s.space, s.cookie, s.tmpl, s.src
-	max := c.MaxTargets
+	maxTargets := c.MaxTargets
 
 	for !s.stop.Load() {
 		if c.Backlog != nil && c.Backlog() > c.MaxBacklog {
@@ -350,10 +350,10 @@ func (s *Scanner) send(idx int, snd frameSender) error {
 		if rem := k - n*probes; rem > 0 {
 			lim.Return(rem)
 		}
-		if max > 0 {
+		if maxTargets > 0 {
 			claimed := s.claimed.Add(uint64(n))
-			if claimed > max {
-				over := claimed - max
+			if claimed > maxTargets {
+				over := claimed - maxTargets
 				if over >= uint64(n) {
 					break
 				}
