@@ -2,34 +2,72 @@ package syn
 
 // dedup is a set of (address, port) pairs, sized by the replies it holds, not
 // by the address space: open addressing over a power-of-two table of uint64
-// keys, doubled at half load. It is used by the receiver goroutine only.
+// keys. It is used by the receiver goroutine only, on the per-reply path.
+//
+// It grows incrementally: at half load a table twice the size is made, and
+// each later insert moves a few slots of the old table into it. Doubling in
+// one go would stop the receiver for the copy and the page faults of the new
+// table (milliseconds at millions of entries), long enough for the kernel's
+// receive ring to overflow at 0.5 Mpps of replies.
 type dedup struct {
-	keys []uint64 // key+1; 0 marks an empty slot
-	n    int
+	cur []uint64 // key+1; 0 marks an empty slot
+	old []uint64 // the previous table while its entries move; nil otherwise
+	pos int      // slots of old moved so far
+	n   int      // distinct keys
 }
 
-func newDedup() *dedup { return &dedup{keys: make([]uint64, 1<<12)} }
+// migrateStep is how many old slots each insert moves. The old table has
+// 2n slots when growth starts, so it is empty after n/32 inserts, long
+// before the new one (4n slots) reaches half load.
+const migrateStep = 64
+
+func newDedup() *dedup { return &dedup{cur: make([]uint64, 1<<12)} }
 
 // add inserts addr:port and reports whether it was new.
 func (d *dedup) add(addr uint32, port uint16) bool {
 	k := (uint64(addr)<<16 | uint64(port)) + 1
-	if d.insert(k) {
-		d.n++
-		if d.n*2 > len(d.keys) {
-			d.grow()
+	if d.old != nil {
+		// Entries not yet moved are still only in old. Moved ones are in
+		// both; old is never changed, so its probe chains stay valid.
+		if find(d.old, k) {
+			return false
 		}
-		return true
+		d.migrate()
 	}
-	return false
+	if !insert(d.cur, k) {
+		return false
+	}
+	d.n++
+	if d.n*2 > len(d.cur) && d.old == nil {
+		d.old, d.cur, d.pos = d.cur, make([]uint64, len(d.cur)*2), 0
+	}
+	return true
 }
 
-func (d *dedup) insert(k uint64) bool {
-	mask := uint64(len(d.keys) - 1)
-	// Fibonacci hashing spreads sequential addresses over the table.
-	for i := (k * 0x9E3779B97F4A7C15) >> 20 & mask; ; i = (i + 1) & mask {
-		switch d.keys[i] {
+func (d *dedup) migrate() {
+	end := min(d.pos+migrateStep, len(d.old))
+	for _, k := range d.old[d.pos:end] {
+		if k != 0 {
+			insert(d.cur, k)
+		}
+	}
+	d.pos = end
+	if d.pos == len(d.old) {
+		d.old = nil
+	}
+}
+
+// slot is where k's probe chain starts: Fibonacci hashing spreads sequential
+// addresses over the table.
+func slot(k uint64, mask uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> 20 & mask }
+
+// insert puts k into t and reports whether it was absent.
+func insert(t []uint64, k uint64) bool {
+	mask := uint64(len(t) - 1)
+	for i := slot(k, mask); ; i = (i + 1) & mask {
+		switch t[i] {
 		case 0:
-			d.keys[i] = k
+			t[i] = k
 			return true
 		case k:
 			return false
@@ -37,12 +75,15 @@ func (d *dedup) insert(k uint64) bool {
 	}
 }
 
-func (d *dedup) grow() {
-	old := d.keys
-	d.keys = make([]uint64, len(old)*2)
-	for _, k := range old {
-		if k != 0 {
-			d.insert(k)
+// find reports whether k is in t.
+func find(t []uint64, k uint64) bool {
+	mask := uint64(len(t) - 1)
+	for i := slot(k, mask); ; i = (i + 1) & mask {
+		switch t[i] {
+		case 0:
+			return false
+		case k:
+			return true
 		}
 	}
 }

@@ -40,12 +40,14 @@ type frameReceiver interface {
 type packetLink struct {
 	ifindex int
 	r       Route
+	mode    afpacket.Mode
+	batch   int
 }
 
 func (l *packetLink) route() Route { return l.r }
 
 func (l *packetLink) sender() (frameSender, error) {
-	s, err := afpacket.NewSender(l.ifindex, nil)
+	s, err := afpacket.NewSender(l.ifindex, &afpacket.SenderConfig{Mode: l.mode, Batch: l.batch})
 	if err != nil {
 		return nil, privilege(err)
 	}

@@ -105,7 +105,7 @@ func New(cfg *Config) (*Scanner, error) {
 			return nil, err
 		}
 		s.route = r
-		s.cfg.link = &packetLink{ifindex: r.Index, r: r}
+		s.cfg.link = &packetLink{ifindex: r.Index, r: r, mode: c.SendMode, batch: c.Batch}
 	} else {
 		s.route = c.link.route()
 	}
@@ -316,7 +316,9 @@ func (s *Scanner) Open() error {
 	return nil
 }
 
-// send is one sender goroutine: its share of the cycle, its own socket.
+// send is one sender goroutine: its share of the cycle, its own socket. Its
+// socket's sends are raw system calls that hold the goroutine's processor:
+// run with GOMAXPROCS above the number of senders (see afpacket's rawSend).
 func (s *Scanner) send(idx int, snd frameSender) error {
 	// The socket and its ring belong to this thread for the whole scan;
 	// switching threads would bounce the ring's cache lines between cores.

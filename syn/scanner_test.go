@@ -269,7 +269,16 @@ func TestResumeProbesEachTargetOnce(t *testing.T) {
 
 func TestDedup(t *testing.T) {
 	d := newDedup()
+	// Check every key seen so far at several points of the growth, while
+	// entries are half moved.
 	for i := range uint32(100000) {
+		if i%9973 == 0 {
+			for j := range i {
+				if d.add(0xC6120000+j/4, uint16(j%4)) {
+					t.Fatalf("after %d inserts, %d was lost", i, j)
+				}
+			}
+		}
 		if !d.add(0xC6120000+i/4, uint16(i%4)) {
 			t.Fatalf("%d reported as duplicate", i)
 		}

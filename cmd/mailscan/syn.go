@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"mailscan/blocklist"
 	"mailscan/syn"
+	"mailscan/syn/afpacket"
 	"mailscan/syn/frame"
 	"mailscan/syn/hitlist"
 	"mailscan/syn/pace"
@@ -68,6 +70,7 @@ type synFlags struct {
 	metadata                              string
 	resume                                string
 	dryRun                                bool
+	sendMode                              string
 }
 
 func (f *synFlags) register(fs *flag.FlagSet) {
@@ -97,6 +100,7 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metadata, "metadata", "", "write a JSON summary of the scan to `file`")
 	fs.StringVar(&f.resume, "resume", "", "resume `file`: continue the scan it records, and keep it up to date")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (targets, exclusions, route, rate) and send nothing")
+	fs.StringVar(&f.sendMode, "send-mode", "auto", "send path: `auto` (TX ring on hardware, sendmmsg on virtual devices), tx-ring or sendmmsg")
 }
 
 // scanPlan is the outcome of the syn flags: the scanner's config and what
@@ -165,6 +169,10 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 	if err != nil {
 		return nil, usagef("-p: %v", err)
 	}
+	mode, err := afpacket.ParseMode(f.sendMode)
+	if err != nil {
+		return nil, usagef("--send-mode: %v", err)
+	}
 	opts, err := frame.ParseTCPOptions(f.tcpOptions)
 	if err != nil {
 		return nil, usagef("--tcp-options: %v", err)
@@ -173,7 +181,7 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 		Allowed: allowed, Deny: excl.Blocklist, Ports: ports,
 		Shard: f.shard, Shards: f.shards, MaxTargets: f.maxTargets,
 		Interface: f.iface, Rate: f.rate, Probes: f.probes, Senders: f.senders,
-		Options: opts, ReportClosed: f.closed, Batch: f.batch,
+		Options: opts, ReportClosed: f.closed, Batch: f.batch, SendMode: mode,
 		Cooldown: f.cooldown,
 	}
 	if f.cooldown == 0 {
@@ -184,6 +192,12 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 	}
 	if f.probes < 1 || f.senders < 1 || f.batch < 1 {
 		return nil, usagef("--probes, --senders and --batch must be at least 1")
+	}
+	// Each sender makes raw send calls that hold a Go processor (P) for
+	// their whole duration; two more Ps keep the receiver, the output and
+	// the banner stage running beside them.
+	if n := f.senders + 2; n > runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
 	}
 	if f.rate < 0 {
 		return nil, usagef("-r %v: the rate cannot be negative", f.rate)

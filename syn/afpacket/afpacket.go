@@ -15,8 +15,14 @@ import (
 type Mode int
 
 const (
-	// ModeAuto (the zero value) uses a TX ring and falls back to sendmmsg
-	// when the kernel refuses to set one up.
+	// ModeAuto (the zero value) picks by the kind of interface. On a
+	// device with hardware behind it, a TX ring: the NIC sends straight
+	// from the ring's pages. On a virtual device (veth, and anything else
+	// without a /sys/class/net/IF/device), sendmmsg: such a device cannot
+	// keep zero-copy ring pages and copies every frame into a new page
+	// (skb_copy_ubufs), which on a veth measured 5-7% slower than the copy
+	// sendmmsg makes anyway. Either way it falls back to the other path
+	// when the kernel refuses the first.
 	ModeAuto Mode = iota
 	// ModeRing writes frames into a memory-mapped PACKET_TX_RING and kicks
 	// the kernel with one sendto(2) per batch.

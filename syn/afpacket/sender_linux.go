@@ -73,13 +73,29 @@ func (s *sender) open(ifindex int, c *SenderConfig) error {
 		err = s.openMmsg(ifindex, c)
 	default:
 		// A TX ring needs contiguous kernel pages and CONFIG_PACKET_MMAP-era
-		// features; when the kernel refuses, sendmmsg still works. A missing
-		// privilege is not worth a second try.
-		if err = s.openRing(ifindex, c); err != nil && !errors.Is(err, os.ErrPermission) {
-			err = s.openMmsg(ifindex, c)
+		// features; when the kernel refuses, sendmmsg still works (and the
+		// other way round). A missing privilege is not worth a second try.
+		first, second := s.openRing, s.openMmsg
+		if virtualDevice(ifindex) {
+			first, second = s.openMmsg, s.openRing
+		}
+		if err = first(ifindex, c); err != nil && !errors.Is(err, os.ErrPermission) {
+			err = second(ifindex, c)
 		}
 	}
 	return err
+}
+
+// virtualDevice reports whether the interface has no device behind it in
+// sysfs: veth, bridges, tunnels and the like, where TX ring frames are
+// copied rather than sent from the ring (see ModeAuto).
+func virtualDevice(ifindex int) bool {
+	ifi, err := net.InterfaceByIndex(ifindex)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat("/sys/class/net/" + ifi.Name + "/device")
+	return errors.Is(err, os.ErrNotExist)
 }
 
 // openSocket opens and configures the socket shared by both send paths.
@@ -313,8 +329,9 @@ func (s *sender) flushRing() error {
 	for {
 		// MSG_DONTWAIT: return once the frames are handed over, without
 		// waiting for the device to finish them (a blocking call would let
-		// the link idle while it waits).
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		// the link idle while it waits). Because it never blocks, the call
+		// is raw (see rawSend).
+		_, _, e := rawSend(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT)
 		switch e {
 		case 0, unix.EINTR:
 		case unix.EAGAIN, unix.ENOBUFS:
@@ -355,6 +372,19 @@ func (s *sender) waitSlot(off int) error {
 	return nil
 }
 
+// rawSend makes a send system call that cannot block (MSG_DONTWAIT) without
+// telling the Go scheduler. A batch takes about 30 µs in the kernel (with
+// PACKET_QDISC_BYPASS the frames go through the device, and on a veth
+// through the peer's receive path, in this call), longer than the 20 µs
+// after which the runtime hands a thread's processor to another thread:
+// through unix.Syscall every batch cost two scheduler hand-offs and a wake-up
+// of the runtime's monitor, about 8% of a core at line rate. The price is
+// that a sender holds its processor (P) throughout, so the binary must run
+// with more Ps than senders (mailscan sets GOMAXPROCS to senders + 2).
+func rawSend(trap, a1, a2, a3, flags uintptr) (r1, r2 uintptr, err unix.Errno) {
+	return unix.RawSyscall6(trap, a1, a2, a3, flags, 0, 0)
+}
+
 // flushMmsg sends the committed messages with as few sendmmsg(2) calls as
 // the kernel allows. sendmmsg returns how many messages it sent before the
 // first failure; a message the kernel refuses for its length is dropped and
@@ -366,7 +396,7 @@ func (s *sender) flushMmsg() error {
 	s.sl.reset()
 	i := 0
 	for i < s.n {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[i])), uintptr(s.n-i), 0, 0, 0)
+		r, _, e := rawSend(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[i])), uintptr(s.n-i), unix.MSG_DONTWAIT)
 		switch e {
 		case 0:
 			s.stats.Sent += uint64(r)
