@@ -112,7 +112,7 @@ func TestIntegrationSenderDelivers(t *testing.T) {
 		{"ring", afpacket.SenderConfig{Mode: afpacket.ModeRing, RingFrames: 256, Batch: 32}, "tx-ring", 3000},
 		{"ring-batch1", afpacket.SenderConfig{Mode: afpacket.ModeRing, RingFrames: 64, Batch: 1}, "tx-ring", 500},
 		{"ring-qdisc", afpacket.SenderConfig{Mode: afpacket.ModeRing, RingFrames: 256, UseQdisc: true}, "tx-ring", 1000},
-		{"auto", afpacket.SenderConfig{}, "tx-ring", 2000},
+		{"auto on a veth", afpacket.SenderConfig{}, "sendmmsg", 2000},
 		{"sendmmsg", afpacket.SenderConfig{Mode: afpacket.ModeSendmmsg, Batch: 64}, "sendmmsg", 3000},
 		{"sendmmsg-qdisc", afpacket.SenderConfig{Mode: afpacket.ModeSendmmsg, UseQdisc: true}, "sendmmsg", 1000},
 	}
@@ -237,13 +237,15 @@ func TestIntegrationSenderAutoFallback(t *testing.T) {
 		wantMode string
 		wantErr  error
 	}{
-		{"auto falls back to sendmmsg", afpacket.ModeAuto, enomem, "sendmmsg", nil},
+		{"auto on hardware uses the ring", afpacket.ModeAuto, nil, "tx-ring", nil},
+		{"auto on hardware falls back to sendmmsg", afpacket.ModeAuto, enomem, "sendmmsg", nil},
 		{"ring reports the failure", afpacket.ModeRing, enomem, "", unix.ENOMEM},
 		{"auto does not retry a missing privilege", afpacket.ModeAuto, opErr("setsockopt", unix.EPERM), "", os.ErrPermission},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			defer afpacket.SetRingFailure(tt.fail)()
+			defer afpacket.SetPhysical()()
 			var (
 				s   *afpacket.Sender
 				err error

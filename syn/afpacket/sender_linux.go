@@ -76,7 +76,7 @@ func (s *sender) open(ifindex int, c *SenderConfig) error {
 		// features; when the kernel refuses, sendmmsg still works (and the
 		// other way round). A missing privilege is not worth a second try.
 		first, second := s.openRing, s.openMmsg
-		if virtualDevice(ifindex) {
+		if virtualHook(ifindex) {
 			first, second = s.openMmsg, s.openRing
 		}
 		if err = first(ifindex, c); err != nil && !errors.Is(err, os.ErrPermission) {
@@ -85,6 +85,9 @@ func (s *sender) open(ifindex int, c *SenderConfig) error {
 	}
 	return err
 }
+
+// virtualHook is virtualDevice, replaced by tests.
+var virtualHook = virtualDevice
 
 // virtualDevice reports whether the interface has no device behind it in
 // sysfs: veth, bridges, tunnels and the like, where TX ring frames are
