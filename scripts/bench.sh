@@ -12,7 +12,8 @@
 #       against its target (≥ 1.5, ≥ 1.5, ≥ 0.9).
 # recv  mailscan --closed at increasing -r into a namespace whose kernel answers every SYN with a
 #       RST: probes sent, replies counted, kernel drops, reply rate, where any loss happened, and
-#       the highest rate at which no reply was lost.
+#       the highest rate at which no reply was lost; first, trafgen's SYN flood measures what the
+#       two kernels alone sustain on that path.
 # pace  mailscan -r 1k, 10k, 100k, 1M (1 sender) and 1M (2 senders) for a fixed number of probes:
 #       asked vs achieved rate at the silent veth over the whole scan (first to last packet,
 #       PASS within 2 %), and the CPU time mailscan used.
@@ -26,7 +27,8 @@
 #   BENCH_PACE_SECS  length of each pace and recv run at its asked rate (default 3)
 #   BENCH_DIR        scratch directory, removed on exit (default /run/mailscan-bench-$BENCH_PREFIX)
 #   MAILSCAN         a mailscan binary to measure (default: go build ./cmd/mailscan of this tree)
-#   BENCH_PEERS      peers to run in send mode, of "zmap masscan trafgen" (default: all installed)
+#   BENCH_PEERS      peers to run, of "zmap masscan trafgen" (default all; trafgen also measures
+#                    the kernels' ceiling in recv mode)
 #   BENCH_STRICT=1   exit status 1 when a target is missed (default: report only)
 #
 # Topology (every address in 198.18.0.0/15, RFC 2544; nothing touches the root namespace, and no
@@ -262,9 +264,9 @@ check_stale() {
 	local ns pids
 	for ns in "${ALL_NS[@]}"; do
 		[[ -e /run/netns/$ns ]] || continue
-		pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
-		[[ -z $pids ]] ||
-			die "namespace $ns exists with processes $pids; end them and 'ip netns del $ns', or set BENCH_PREFIX"
+		mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+		((${#pids[@]} == 0)) ||
+			die "namespace $ns exists with processes ${pids[*]}; end them and 'ip netns del $ns', or set BENCH_PREFIX"
 		log "removing the empty namespace $ns left by an earlier run"
 		ip netns del "$ns"
 	done
@@ -477,7 +479,8 @@ whole_rate() {
 
 # mpps formats packets per second $1 as millions with 3 decimals.
 mpps() {
-	printf '%d.%03d' $(($1 / 1000000)) $((($1 % 1000000 + 500) / 1000))
+	local k=$((($1 + 500) / 1000))
+	printf '%d.%03d' $((k / 1000)) $((k % 1000))
 }
 
 # median prints the median of its integer arguments.
@@ -495,6 +498,7 @@ median() {
 # --- the tools --------------------------------------------------------------------------------
 
 MS_BIN=
+MS_SEND_MODE=
 build_mailscan() {
 	if [[ -n ${MAILSCAN:-} ]]; then
 		[[ -x $MAILSCAN ]] || die "MAILSCAN=$MAILSCAN is not an executable"
@@ -505,11 +509,15 @@ build_mailscan() {
 	(cd "$REPO" && go build -o "$MS_BIN" ./cmd/mailscan) || die "go build ./cmd/mailscan failed in $REPO"
 }
 
-# write_trafgen_cfg writes the one SYN trafgen sends: mailscan's own probe (58 bytes: MSS
-# option, DF, TTL 64, window 65535) from scan0 to 198.19.0.1:143, checksums computed here so
-# that trafgen sends a static frame and does no per-packet work.
+# write_trafgen_cfg writes to $1 the one SYN trafgen sends, from MAC $2 and address $3 to MAC $4
+# and address $5, port 143: mailscan's own probe (58 bytes: MSS option, DF, TTL 64, window
+# 65535), checksums computed here so that trafgen sends a static frame with no per-packet work.
 write_trafgen_cfg() {
-	local -a ip=(0x45 0x00 0x00 0x2c 0x00 0x00 0x40 0x00 0x40 0x06 0 0 198 18 0 1 198 19 0 1)
+	local out=$1 smac=$2 saddr=$3 dmac=$4 daddr=$5
+	local -a sa da
+	IFS=. read -r -a sa <<<"$saddr"
+	IFS=. read -r -a da <<<"$daddr"
+	local -a ip=(0x45 0x00 0x00 0x2c 0x00 0x00 0x40 0x00 0x40 0x06 0 0 "${sa[@]}" "${da[@]}")
 	local -a tcp=(0x9c 0x40 0x00 0x8f 0x12 0x34 0x56 0x78 0 0 0 0 0x60 0x02 0xff 0xff 0 0 0 0 0x02 0x04 0x05 0xb4)
 	local sum=0 i
 	for ((i = 0; i < ${#ip[@]}; i += 2)); do
@@ -518,8 +526,8 @@ write_trafgen_cfg() {
 	while ((sum >> 16)); do sum=$(((sum & 0xffff) + (sum >> 16))); done
 	sum=$((~sum & 0xffff))
 	ip[10]=$((sum >> 8)) ip[11]=$((sum & 0xff))
-	# TCP pseudo-header: addresses, protocol, TCP length.
-	sum=$(((198 << 8 | 18) + 1 + (198 << 8 | 19) + 1 + 6 + ${#tcp[@]}))
+	# TCP pseudo-header: both addresses, the protocol, the TCP length.
+	sum=$(((sa[0] << 8 | sa[1]) + (sa[2] << 8 | sa[3]) + (da[0] << 8 | da[1]) + (da[2] << 8 | da[3]) + 6 + ${#tcp[@]}))
 	for ((i = 0; i < ${#tcp[@]}; i += 2)); do
 		sum=$((sum + (tcp[i] << 8 | tcp[i + 1])))
 	done
@@ -527,12 +535,12 @@ write_trafgen_cfg() {
 	sum=$((~sum & 0xffff))
 	tcp[16]=$((sum >> 8)) tcp[17]=$((sum & 0xff))
 	local dst src bytes=() b
-	IFS=: read -r -a dst <<<"$SIL_MAC"
-	IFS=: read -r -a src <<<"$SCAN_MAC"
+	IFS=: read -r -a dst <<<"$dmac"
+	IFS=: read -r -a src <<<"$smac"
 	for b in "${dst[@]}" "${src[@]}" 08 00; do bytes+=("0x$b"); done
 	for b in "${ip[@]}" "${tcp[@]}"; do bytes+=("$(printf '0x%02x' "$b")"); done
 	local IFS=,
-	printf '{ %s }\n' "${bytes[*]}" >"$DIR/syn.trafgen"
+	printf '{ %s }\n' "${bytes[*]}" >"$out"
 }
 
 # send_cmd leaves in CMD the command line of tool $1 with $2 senders/threads/CPUs sending as
@@ -583,11 +591,11 @@ bench_send() {
 	((HAVE_ZMAP)) && runs+=("zmap 2")
 	((HAVE_TRAFGEN)) && runs+=("trafgen 2")
 	SEND_RUNS=("${runs[@]}")
-	printf '\n== send: packets/s reaching the silent veth, %d s steady window, %d rounds\n' "$SECS" "$ROUNDS"
+	printf '\n== send: packets/s reaching the silent veth, %d s steady window, %d round(s)\n' "$SECS" "$ROUNDS"
 	printf '   (mailscan -p %s --probes 1 over %s; zmap -p %s -P %s; masscan -p %s; trafgen one SYN)\n' \
 		"$SEND_PORTS" "$SILENT_RANGE" "$ZMAP_PORT" "$ZMAP_PROBES" "$SEND_PORTS"
-	printf '   (busy: CPUs busy machine-wide in the window, whoever ran; more than the tool can use means\n'
-	printf '    another load shared the machine and that run is suspect)\n'
+	printf '   (busy: CPUs busy machine-wide in the window, whoever ran: well above 1.00 for a 1-CPU run\n'
+	printf '    means another load shared the machine; a 2-CPU run cannot show it, compare its rounds)\n'
 	local r i k run tool n note
 	for ((r = 0; r < ROUNDS; r++)); do
 		for ((k = 0; k < ${#runs[@]}; k++)); do
@@ -608,7 +616,7 @@ bench_send() {
 			if [[ $tool == mailscan && -s $DIR/meta.json ]]; then
 				local sm
 				sm=$(jq -r '.summary.send_mode' "$DIR/meta.json")
-				[[ $sm == tx-ring ]] || note+="${note:+; }send mode $sm"
+				MS_SEND_MODE=$sm
 			fi
 			SEND_RATES[$run]+="$RATE "
 			printf '   round %d  %-8s %s  %s Mpps  busy %s CPUs  %9d pkts%s\n' $((r + 1)) "$tool" "$n" \
@@ -622,6 +630,7 @@ bench_send() {
 
 report_send() {
 	printf '\n== send: results (Mpps at the silent veth)\n'
+	[[ -z ${MS_SEND_MODE:-} ]] || printf '   mailscan send path: %s (auto: sendmmsg on virtual devices, TX ring on hardware)\n' "$MS_SEND_MODE"
 	printf '   %-9s %-12s' tool senders/cpus
 	local r
 	for ((r = 1; r <= ROUNDS; r++)); do printf ' %8s' "round $r"; done
@@ -672,6 +681,7 @@ bench_recv() {
 	printf '   window, which includes the kernel work its system calls trigger: veth delivers in the\n'
 	printf '   sender'"'"'s softirq, so the target kernel'"'"'s SYN → RST work and the scanner kernel'"'"'s receive\n'
 	printf '   path mostly run on mailscan'"'"'s sender thread)\n'
+	recv_ceiling
 	printf '   %-9s %8s %8s %7s %8s %8s %8s %10s %5s  %s\n' "-r" sent replies drops syn@tgt \
 		rst@tgt rst@scan "reply Mpps" cpu verdict
 	local best=-1 best_r="" r rates=(100000 200000 300000 500000 700000 1000000 0)
@@ -717,7 +727,7 @@ bench_recv() {
 		printf '   %-9s %8d %8d %7d %8d %8d %8d %10s %5s  %s%s\n' "$label" "$sent" "$replies" \
 			"$drops" "$syn" "$rst" "$arrived" "$(mpps "$RATE")" "$(cpus "$WIN_CPU")" \
 			"$verdict" "${where[*]:+ (${where[*]})}"
-		[[ $mode == tx-ring ]] || printf '   (send mode %s)\n' "$mode"
+		MS_SEND_MODE=$mode
 	done
 	if ((best < 0)); then
 		printf '   no run without loss: replies != probes or kernel drops > 0 in every run\n'
@@ -728,6 +738,26 @@ bench_recv() {
 	((best >= 500000)) || verdict=FAIL FAILED=1
 	printf '   highest reply rate without loss: %s Mpps (at -r %s) [>= 0.500]  %s\n' \
 		"$(mpps "$best")" "$best_r" "$verdict"
+	[[ -z ${MS_SEND_MODE:-} ]] || printf '   mailscan send path: %s\n' "$MS_SEND_MODE"
+}
+
+# recv_ceiling measures what the two kernels alone sustain on the receive path: trafgen floods
+# the target with one fixed SYN on 1 and 2 CPUs, and the RSTs reaching the scanner veth are
+# counted, with no receiver in user space. mailscan's reply rate is bounded by this.
+recv_ceiling() {
+	((HAVE_TRAFGEN)) || {
+		printf '   (no trafgen: the kernels'"'"' own ceiling for this path is not measured)\n'
+		return 0
+	}
+	local c line="   the kernels' own ceiling (trafgen floods the target with one SYN; RSTs at the scanner veth;\n    nothing in user space receives):"
+	for c in 1 2; do
+		run_sampled "$HOLD_SCAN" "$RCV_IF" RXP 100000 "$SECS" "$DIR/run.log" \
+			ip netns exec "$NS_SCAN" trafgen --dev "$RCV_IF" --conf "$DIR/syn-target.trafgen" --cpus "$c" \
+			--no-sock-mem --notouch-irq
+		steady_rate || RATE=0
+		line+=" $(mpps "$RATE") Mpps on $c CPU$( ((c == 1)) || printf s),"
+	done
+	printf '%b\n' "${line%,}"
 }
 
 # --- pace -------------------------------------------------------------------------------------
@@ -773,14 +803,18 @@ print_env() {
 	local cpu rev
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || printf unknown)
-	[[ -z $(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] || rev+="-dirty"
+	[[ -z $(git --no-optional-locks -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] ||
+		rev+="-dirty"
 	printf '== mailscan bench: mode %s, prefix %s\n' "$MODE" "$P"
 	printf '   kernel   %s\n' "$(uname -sr)"
 	printf '   cpu      %s, %s online\n' "${cpu:-unknown}" "$(nproc)"
-	printf '   mailscan %s (%s)\n' "$rev" "$(go version -m "$MS_BIN" 2>/dev/null | head -n 1 | awk '{print $2}')"
+	local gov
+	gov=$(go version -m "$MS_BIN" 2>/dev/null | awk 'NR == 1 { print $2 }') || true
+	printf '   mailscan %s%s, %s\n' "$rev" "${gov:+ ($gov)}" "$MS_BIN"
 	((HAVE_ZMAP)) && printf '   zmap     %s\n' "$(zmap --version 2>&1 | head -n 1)"
 	((HAVE_MASSCAN)) && printf '   masscan  %s\n' "$(masscan --version 2>&1 | grep -m 1 -i 'version' | sed 's/^ *//')"
 	((HAVE_TRAFGEN)) && printf '   trafgen  %s\n' "$(trafgen --version 2>&1 | head -n 1)"
+	printf '   load     %s (1, 5, 15 min) at the start\n' "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 	printf '   nothing pinned by this script; zmap and trafgen pin their own threads/processes to CPUs\n'
 	return 0
 }
@@ -806,7 +840,10 @@ main() {
 	: >"$DIR/empty.blocklist"
 	find_peers
 	build_mailscan
-	((HAVE_TRAFGEN)) && write_trafgen_cfg
+	if ((HAVE_TRAFGEN)); then
+		write_trafgen_cfg "$DIR/syn.trafgen" "$SCAN_MAC" "$SCAN_ADDR" "$SIL_MAC" 198.19.0.1
+		write_trafgen_cfg "$DIR/syn-target.trafgen" "$RCV_MAC" "$RCV_ADDR" "$TGT_MAC" 198.18.128.1
+	fi
 	print_env
 	build_lab
 
