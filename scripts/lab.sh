@@ -4,7 +4,7 @@
 #
 #   scripts/lab.sh up        build the lab (tears down a previous lab of the same prefix first)
 #   scripts/lab.sh down      remove everything the lab made
-#   scripts/lab.sh status    what exists, whether Dovecot runs, truth counts, loss counters
+#   scripts/lab.sh status    what exists, whether Dovecot and Postfix run, truth counts, loss counters
 #   scripts/lab.sh env       shell-sourceable KEY=VALUE lines for tests and scripts
 #   scripts/lab.sh loss PCT  drop PCT % of the packets the router forwards (0 = off)
 #   scripts/lab.sh demo      build mailscan, bring the lab up, run a real scan, check it
@@ -13,11 +13,21 @@
 # /run/mailscan-lab-$LAB_PREFIX) holds every file the lab makes, LAB_SEED (default 1) makes the
 # ground truth reproducible, LAB_KEEP_ON_FAILURE=1 keeps a half-built lab for debugging.
 #
+# The target namespace runs one Dovecot (POP3 110, IMAP 143, IMAPS 993, POP3S 995) and one Postfix
+# (SMTP 25 with STARTTLS, submission 587 with STARTTLS and SASL AUTH offered before it, SMTPS 465),
+# each with its own configuration, state and sockets under LAB_DIR, so labs of different prefixes
+# run side by side and nothing system-wide (/etc/postfix/main.cf, /var/spool/postfix) is used.
+# Postfix authenticates through a socket of the lab's Dovecot. Debian's postfix package is
+# installed without configuration and without starting a system Postfix:
+#   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+#   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+#   apt-get install -y postfix; rm /usr/sbin/policy-rc.d
+#
 # Topology (every address is in 198.18.0.0/15, RFC 2544; nothing touches the root namespace):
 #
 #   $P-scan   scan0 198.18.0.2/30 ─┐
 #   $P-scan2  scan0 198.18.0.6/30 ─┤                     ┌─ tgt0 198.18.1.2/30  $P-target
-#   $P-scan3  scan0 198.18.0.10/30 ┴─ $P-router ─────────┤   AnyIP 198.18.16.0/20 (Dovecot + truth)
+#   $P-scan3  scan0 198.18.0.10/30 ┴─ $P-router ─────────┤   AnyIP 198.18.16.0/20 (servers + truth)
 #                                      (forwarding,      │   AnyIP 198.18.32.0/28 (every port → 143)
 #                                       loss)            │   AnyIP 198.18.64.0/18 (open: test servers)
 #                                                        └─ sil0 198.18.2.2/30  $P-silent
@@ -37,21 +47,27 @@ readonly TARGET_RANGE=198.18.16.0/20
 readonly PSEUDO_RANGE=198.18.32.0/28
 # An open range for throughput and memory measurements of the banner stage: every address and
 # port reaches the target namespace unfiltered, where a test starts its own servers (a greeting
-# server, a tarpit) on ports Dovecot does not use.
+# server, a tarpit) on ports Dovecot and Postfix do not use.
 readonly SERVICE_RANGE=198.18.64.0/18
 readonly SILENT_RANGE=198.19.0.0/16
 readonly CLEAR_ALLOWED=198.18.16.0/21
 readonly CLEAR_DISABLED=198.18.24.0/21
+# PORTS are Dovecot's, SMTP_PORTS Postfix's; ALL_PORTS is both in ascending order, the order of
+# the ports of one host in truth.txt.
 readonly PORTS=(110 143 993 995)
+readonly SMTP_PORTS=(25 465 587)
+readonly ALL_PORTS=(25 110 143 465 587 993 995)
 readonly NFT_TABLE=mailscan_lab
 
 # Ground-truth shape: up hosts in total, forced up hosts in the blocklisted /24 and /28, and the
 # chance (out of 256) that an up host has a given port open; 90/256 gives ~1.7 ports per host,
-# so ~340 open pairs.
+# so ~340 open pairs. SMTP_ODDS is the same chance for each SMTP port, drawn after everything
+# else: 40/256 gives ~85 hosts with at least one SMTP port and ~105 SMTP pairs.
 readonly UP_HOSTS=200
 readonly UP_IN_BLOCKED24=6
 readonly UP_IN_BLOCKED28=3
 readonly PORT_ODDS=90
+readonly SMTP_ODDS=40
 
 die() {
 	printf '%s: %s\n' "$PROG" "$*" >&2
@@ -102,6 +118,14 @@ readonly DOVE_DIR=$LAB_DIR/dovecot
 readonly DOVE_CONF=$DOVE_DIR/dovecot.conf
 readonly DOVE_BASE=$DOVE_DIR/run
 readonly DOVE_PID=$DOVE_BASE/master.pid
+# Postfix reaches Dovecot's auth service through this socket (smtpd_sasl_type = dovecot).
+readonly DOVE_AUTH_SOCKET=$DOVE_BASE/auth-postfix
+# Postfix's configuration directory holds only root's files; its queue and data, owned by the
+# postfix user, live beside it (postfix-script warns of anything else in the configuration tree).
+readonly PF_DIR=$LAB_DIR/postfix
+readonly PF_QUEUE=$LAB_DIR/postfix-queue
+readonly PF_DATA=$LAB_DIR/postfix-data
+readonly PF_PID=$PF_QUEUE/pid/master.pid
 
 nsx() {
 	local ns=$1
@@ -149,14 +173,14 @@ release_lock() {
 # --- prerequisites ----------------------------------------------------------------------------
 
 need_root() {
-	[[ $EUID -eq 0 ]] || die "must run as root (network namespaces, nftables, Dovecot)"
+	[[ $EUID -eq 0 ]] || die "must run as root (network namespaces, nftables, Dovecot, Postfix)"
 }
 
 check_tools() {
 	local missing=() pkgs=() entry tool pkg
 	for entry in ip:iproute2 ss:iproute2 nft:nftables ethtool:ethtool sysctl:procps \
-		openssl:openssl dovecot:dovecot-core doveconf:dovecot-core timeout:coreutils \
-		od:coreutils sha256sum:coreutils; do
+		openssl:openssl dovecot:dovecot-core doveconf:dovecot-core postfix:postfix \
+		postconf:postfix timeout:coreutils od:coreutils sha256sum:coreutils; do
 		tool=${entry%%:*} pkg=${entry#*:}
 		if ! command -v "$tool" >/dev/null 2>&1; then
 			missing+=("$tool")
@@ -167,7 +191,9 @@ check_tools() {
 	[[ -x $libexec/imap-login ]] || { missing+=(imap-login) && pkgs+=(dovecot-imapd); }
 	[[ -x $libexec/pop3-login ]] || { missing+=(pop3-login) && pkgs+=(dovecot-pop3d); }
 	if ((${#missing[@]})); then
-		die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}"
+		local hint=""
+		[[ " ${pkgs[*]} " == *" postfix "* ]] && hint=" (for postfix, first preseed 'postfix postfix/main_mailer_type select No configuration' with debconf-set-selections, and keep the package from starting a system Postfix with a /usr/sbin/policy-rc.d that exits 101: see the top of $PROG)"
+		die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}$hint"
 	fi
 }
 
@@ -212,7 +238,31 @@ stop_dovecot() {
 	wait_gone "$pid" 2 || log "dovecot master $pid survived SIGKILL"
 }
 
-# kill_ns_procs ends the processes still inside a lab namespace (Dovecot's children, or a scanner
+# pf_pid prints the PID in Postfix's PID file (which pads it with spaces), or nothing.
+pf_pid() {
+	local pid=""
+	[[ -r $PF_PID ]] && pid=$(<"$PF_PID")
+	printf '%s' "${pid//[[:space:]]/}"
+}
+
+# stop_postfix ends the lab's Postfix by its master's PID, checked like Dovecot's: Postfix's master
+# program inside the lab's target namespace. SIGTERM is quick here: the master passes it to its
+# whole process group (every Postfix daemon it started) and exits, with no grace period.
+stop_postfix() {
+	local pid
+	pid=$(pf_pid)
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	[[ -r /proc/$pid/comm && $(<"/proc/$pid/comm") == master ]] || return 0
+	[[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */postfix/sbin/master ]] || return 0
+	ns_exists "$NS_TARGET" || return 0
+	[[ $(ip netns identify "$pid" 2>/dev/null) == "$NS_TARGET" ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_gone "$pid" 2 && return 0
+	kill -KILL "$pid" 2>/dev/null || return 0
+	wait_gone "$pid" 2 || log "postfix master $pid survived SIGKILL"
+}
+
+# kill_ns_procs ends the processes still inside a lab namespace (the servers' children, or a scanner
 # a test left running): a namespace with a live process outlives `ip netns del`.
 kill_ns_procs() {
 	local ns=$1 pids
@@ -238,6 +288,7 @@ remove_dir() {
 
 cmd_down() {
 	need_root
+	stop_postfix
 	stop_dovecot
 	local ns
 	for ns in "${ALL_NS[@]}"; do
@@ -355,6 +406,21 @@ rng_mask() {
 	R=$m
 }
 
+# rng_smtp_mask leaves in R a random subset of SMTP_PORTS as a bit mask (bit j = SMTP_PORTS[j]),
+# each port with SMTP_ODDS/256; a non-empty subset when $1 is 1.
+rng_smtp_mask() {
+	local m j
+	while :; do
+		m=0
+		for j in 0 1 2; do
+			rng8
+			((R >= SMTP_ODDS)) || m=$((m | 1 << j))
+		done
+		((m != 0 || $1 == 0)) && break
+	done
+	R=$m
+}
+
 # idx_ip prints address $1 of 198.18.16.0/20, or stores it in variable $2 (no subshell per host).
 idx_ip() {
 	if (($# == 2)); then
@@ -365,10 +431,11 @@ idx_ip() {
 }
 
 # gen_truth chooses the up hosts (indices 0..4095 of 198.18.16.0/20) and their open ports, the
-# blocklist, and writes every truth file plus the target's nftables ruleset.
+# blocklist, and writes every truth file plus the target's nftables ruleset. A host's mask has
+# bit i for PORTS[i] (Dovecot) and bit 4+j for SMTP_PORTS[j] (Postfix).
 gen_truth() {
 	rng_init
-	local -A mask=()
+	local -A mask=() placed=()
 	local idx n q
 
 	# The range's edges, with every port, so both cleartext policies have every service.
@@ -383,6 +450,7 @@ gen_truth() {
 		[[ -z ${mask[$idx]:-} ]] || continue
 		rng_mask
 		mask[$idx]=$R
+		placed[$idx]=1
 		n=$((n + 1))
 	done
 
@@ -397,6 +465,7 @@ gen_truth() {
 		[[ -z ${mask[$idx]:-} ]] || continue
 		rng_mask
 		mask[$idx]=$R
+		placed[$idx]=1
 		n=$((n + 1))
 	done
 
@@ -425,17 +494,35 @@ gen_truth() {
 	rng16
 	local single2=${upper[R % ${#upper[@]}]}
 
-	local i pairs=0 open_elems=() up_elems=() ip
+	# The SMTP ports come last in the stream, so a seed still gives the Dovecot truth it gave before
+	# they existed. Each up host draws each SMTP port independently, but the hosts put in the
+	# blocklisted parts on purpose (and the two singles) draw until they have one, so every part
+	# the scanner must skip hides SMTP services too. The edges have every port, as above.
+	placed[$single1]=1
+	placed[$single2]=1
+	for idx in "${sorted[@]}"; do
+		if ((idx == 0 || idx == 4095)); then
+			mask[$idx]=$((mask[$idx] | 7 << 4))
+			continue
+		fi
+		rng_smtp_mask "${placed[$idx]:-0}"
+		mask[$idx]=$((mask[$idx] | R << 4))
+	done
+
+	local -A bit=()
+	local i port pairs=0 open_elems=() up_elems=() ip
+	for i in "${!PORTS[@]}"; do bit[${PORTS[i]}]=$i; done
+	for i in "${!SMTP_PORTS[@]}"; do bit[${SMTP_PORTS[i]}]=$((4 + i)); done
 	: >"$LAB_DIR/truth.txt"
 	: >"$LAB_DIR/up.txt"
 	for idx in "${sorted[@]}"; do
 		idx_ip "$idx" ip
 		printf '%s\n' "$ip" >>"$LAB_DIR/up.txt"
 		up_elems+=("$ip")
-		for i in 0 1 2 3; do
-			((mask[$idx] >> i & 1)) || continue
-			printf '%s:%s\n' "$ip" "${PORTS[i]}" >>"$LAB_DIR/truth.txt"
-			open_elems+=("$ip . ${PORTS[i]}")
+		for port in "${ALL_PORTS[@]}"; do
+			((mask[$idx] >> bit[$port] & 1)) || continue
+			printf '%s:%s\n' "$ip" "$port" >>"$LAB_DIR/truth.txt"
+			open_elems+=("$ip . $port")
 			pairs=$((pairs + 1))
 		done
 	done
@@ -620,6 +707,16 @@ service pop3-login {
   client_limit = 2000
   vsz_limit = 1G
 }
+
+# Postfix's SASL AUTH (smtpd_sasl_type = dovecot) asks this Dovecot's auth service through a
+# socket in base_dir that only Postfix's unprivileged user may use.
+service auth {
+  unix_listener ${DOVE_AUTH_SOCKET##*/} {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
 EOF
 }
 
@@ -655,17 +752,122 @@ start_dovecot() {
 	done
 }
 
+# --- Postfix ----------------------------------------------------------------------------------
+
+# write_postfix_conf writes a Postfix instance of its own: configuration, queue and data under
+# LAB_DIR, no chroot (the queue holds no copies of system files), its log in a file of its own, no
+# DNS and no delivery (the lab's network reaches nothing else, and the lab accepts no mail).
+write_postfix_conf() {
+	# postfix start creates what the queue needs inside it, but not the directory itself.
+	mkdir -p "$PF_DIR" "$PF_QUEUE"
+	cat >"$PF_DIR/main.cf" <<EOF
+# Postfix of the mailscan lab $P: one instance in $NS_TARGET answering on every address of
+# $TARGET_RANGE (AnyIP); nftables there decides which (address, port) pairs reach it.
+compatibility_level = 3.6
+queue_directory = $PF_QUEUE
+data_directory = $PF_DATA
+mail_owner = postfix
+setgid_group = postdrop
+syslog_name = postfix-lab-$P
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+
+myhostname = mail.lab.mailscan.test
+mydomain = lab.mailscan.test
+myorigin = \$myhostname
+inet_interfaces = all
+inet_protocols = ipv4
+# Debian's own default (/usr/share/postfix/main.cf.debian), as a real Debian server greets.
+smtpd_banner = \$myhostname ESMTP \$mail_name (Debian/GNU)
+
+# Nothing is delivered and nothing is looked up: mail that would be accepted bounces through the
+# error transport, and no DNS query leaves the namespace (there is no resolver to reach).
+mynetworks = 127.0.0.0/8
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relayhost =
+default_transport = error:mailscan lab delivers no mail
+local_transport = error:mailscan lab delivers no mail
+relay_transport = error:mailscan lab delivers no mail
+biff = no
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+
+# STARTTLS everywhere with the lab's certificate; AUTH (on 587 and 465 only, see master.cf)
+# through the lab's Dovecot, offered before STARTTLS: the cleartext-login exposure to find.
+smtpd_tls_cert_file = $LAB_DIR/cert.pem
+smtpd_tls_key_file = $LAB_DIR/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_auth_only = no
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DOVE_AUTH_SOCKET
+smtpd_sasl_auth_enable = no
+
+# Scans open hundreds of connections a second, all from one client address: no per-client limits
+# (anvil would refuse the 51st concurrent one), many long-lived smtpd processes, and a listen
+# backlog (Postfix uses the process limit) that absorbs a burst while processes start.
+default_process_limit = 256
+max_use = 10000
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_timeout = 60s
+EOF
+	cat >"$PF_DIR/master.cf" <<EOF
+# Postfix services of the mailscan lab $P. chroot n everywhere: the queue directory is no jail.
+# service  type  private unpriv  chroot  wakeup  maxproc command + args
+25         inet  n       -       n       -       -       smtpd
+587        inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix-lab-$P/submission
+  -o smtpd_sasl_auth_enable=yes
+465        inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix-lab-$P/smtps
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+pickup     unix  n       -       n       60      1       pickup
+cleanup    unix  n       -       n       -       0       cleanup
+qmgr       unix  n       -       n       300     1       qmgr
+tlsmgr     unix  -       -       n       1000?   1       tlsmgr
+rewrite    unix  -       -       n       -       -       trivial-rewrite
+bounce     unix  -       -       n       -       0       bounce
+defer      unix  -       -       n       -       0       bounce
+trace      unix  -       -       n       -       0       bounce
+verify     unix  -       -       n       -       1       verify
+flush      unix  n       -       n       1000?   0       flush
+proxymap   unix  -       -       n       -       -       proxymap
+proxywrite unix  -       -       n       -       1       proxymap
+showq      unix  n       -       n       -       -       showq
+error      unix  -       -       n       -       -       error
+retry      unix  -       -       n       -       -       error
+discard    unix  -       -       n       -       -       discard
+anvil      unix  -       -       n       -       1       anvil
+scache     unix  -       -       n       -       1       scache
+postlog    unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+start_postfix() {
+	# As for Dovecot: the daemon gets neither our output nor our lock.
+	nsx "$NS_TARGET" postfix -c "$PF_DIR" start \
+		</dev/null >>"$PF_DIR/start.log" 2>&1 {LOCK_FD}>&- ||
+		die "postfix failed to start: $(tail -n 5 "$PF_DIR/start.log" "$PF_DIR/maillog" 2>/dev/null)"
+	# postfix start returns once the master has initialised, so its PID file is there already.
+	[[ -s $PF_PID ]] || die "postfix wrote no $PF_PID; see $PF_DIR/maillog"
+}
+
 # wait_ready waits until every port listens, then checks a real greeting from the scanner side.
 wait_ready() {
-	local tries=100 port listening
+	local tries=100 port listening missing
 	while :; do
 		listening=$(nsx "$NS_TARGET" ss -Hltn)
-		local all=1
-		for port in "${PORTS[@]}"; do
-			[[ $listening == *":$port "* ]] || all=0
+		missing=()
+		for port in "${ALL_PORTS[@]}"; do
+			[[ $listening == *":$port "* ]] || missing+=("$port")
 		done
-		((all)) && break
-		((tries-- > 0)) || die "dovecot does not listen on ${PORTS[*]}; see $DOVE_DIR/dovecot.log"
+		((${#missing[@]} == 0)) && break
+		((tries-- > 0)) ||
+			die "nothing listens on ${missing[*]}; see $DOVE_DIR/dovecot.log and $PF_DIR/maillog"
 		sleep 0.05
 	done
 	local target greeting
@@ -676,6 +878,37 @@ wait_ready() {
 			_ "$target" 2>/dev/null) || die "no greeting from $target seen from ${NS_SCANS[0]}"
 		[[ $greeting == *OK* ]] || die "unexpected greeting from $target: $greeting"
 	done
+	# SMTP: a greeting and STARTTLS on both, AUTH only on submission. AUTH missing on 587 would mean
+	# Postfix cannot reach Dovecot's auth socket (it then only logs a warning).
+	local reply want
+	for target in 198.18.16.0/25 198.18.31.255/587; do
+		reply=$(smtp_ehlo "$target") || die "no SMTP dialogue with $target seen from ${NS_SCANS[0]}"
+		want=no
+		[[ $target == */587 ]] && want=yes
+		[[ $reply == "220 "*ESMTP* && $reply == *$'\n'250-STARTTLS$'\n'* ]] ||
+			die "unexpected SMTP dialogue with $target: $reply"
+		if [[ $reply == *$'\n'250[-\ ]AUTH\ * ]]; then
+			[[ $want == yes ]] || die "$target offers AUTH: $reply"
+		else
+			[[ $want == no ]] || die "$target offers no AUTH (Postfix cannot use $DOVE_AUTH_SOCKET? see $PF_DIR/maillog): $reply"
+		fi
+	done
+}
+
+# smtp_ehlo prints, from the first scanner, the greeting of the SMTP server at $1 (addr/port) and
+# its reply to EHLO, one line each without CR, then says QUIT.
+smtp_ehlo() {
+	# shellcheck disable=SC2016 # $1 is the inner shell's argument
+	timeout 5 ip netns exec "${NS_SCANS[0]}" bash -c '
+		exec 3<>"/dev/tcp/$1" || exit 1
+		IFS= read -r -t 4 line <&3 || exit 1
+		printf "%s\n" "$line"
+		printf "EHLO scanner.lab.mailscan.test\r\n" >&3
+		while IFS= read -r -t 4 line <&3; do
+			printf "%s\n" "$line"
+			[[ $line == 250-* ]] || break
+		done
+		printf "QUIT\r\n" >&3' _ "$1" 2>/dev/null | tr -d '\r'
 }
 
 # --- commands ---------------------------------------------------------------------------------
@@ -696,7 +929,8 @@ on_up_failure() {
 cmd_up() {
 	need_root
 	check_tools
-	# Dovecot's unix sockets live in base_dir, and socket paths are limited to 108 bytes.
+	# Dovecot's unix sockets live in base_dir, and socket paths are limited to 108 bytes (Postfix's,
+	# in $PF_QUEUE/private, are at most 21 bytes longer than $DOVE_BASE: within the limit too).
 	((${#DOVE_BASE} <= 60)) ||
 		die "LAB_DIR=$LAB_DIR is too long: Dovecot's socket paths under $DOVE_BASE would exceed 108 bytes"
 	if [[ -d $LAB_DIR && ! -e $MARKER && -n $(ls -A "$LAB_DIR") ]]; then
@@ -715,20 +949,30 @@ cmd_up() {
 	write_dovecot_conf
 	check_dovecot_conf
 	start_dovecot
+	write_postfix_conf
+	start_postfix
 	wait_ready
 	# Start the router's counters from zero: the readiness check above went through it.
 	nsx "$NS_ROUTER" nft reset counters table inet "$NFT_TABLE" >/dev/null
 	trap release_lock EXIT
-	log "lab $P up in $LAB_DIR: $TRUTH_HOSTS up hosts, $TRUTH_PAIRS open pairs, dovecot pid $(<"$DOVE_PID")"
+	log "lab $P up in $LAB_DIR: $TRUTH_HOSTS up hosts, $TRUTH_PAIRS open pairs, dovecot pid $(<"$DOVE_PID"), postfix pid $(pf_pid)"
 }
 
 cmd_env() {
 	local fp=""
 	[[ -r $LAB_DIR/cert.sha256 ]] && fp=$(<"$LAB_DIR/cert.sha256")
-	local ports
+	local ports smtp_ports all_ports
 	ports=$(
 		IFS=,
 		printf '%s' "${PORTS[*]}"
+	)
+	smtp_ports=$(
+		IFS=,
+		printf '%s' "${SMTP_PORTS[*]}"
+	)
+	all_ports=$(
+		IFS=,
+		printf '%s' "${ALL_PORTS[*]}"
 	)
 	# Every value is a plain word (LAB_PREFIX and LAB_DIR are validated above): no quoting needed.
 	printf '%s=%s\n' \
@@ -750,6 +994,8 @@ cmd_env() {
 		LAB_SERVICE_RANGE "$SERVICE_RANGE" \
 		LAB_SILENT_RANGE "$SILENT_RANGE" \
 		LAB_PORTS "$ports" \
+		LAB_SMTP_PORTS "$smtp_ports" \
+		LAB_ALL_PORTS "$all_ports" \
 		LAB_TRUTH "$LAB_DIR/truth.txt" \
 		LAB_UP "$LAB_DIR/up.txt" \
 		LAB_BLOCKLIST "$LAB_DIR/blocklist.txt" \
@@ -769,6 +1015,25 @@ counter_value() {
 	printf '%s' "${out%% *}"
 }
 
+# server_status prints whether the server $1 runs in the target namespace (process name $2, PID
+# $3) and which of the ports $4... it listens on; it fails unless it runs and listens on them all.
+server_status() {
+	local name=$1 comm=$2 pid=$3 port listening ports=""
+	shift 3
+	if [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$comm" ]] &&
+		ns_exists "$NS_TARGET"; then
+		listening=$(nsx "$NS_TARGET" ss -Hltn)
+		for port; do
+			[[ $listening == *":$port "* ]] && ports+=" $port"
+		done
+		printf '%s: running, pid %s, listening on%s\n' "$name" "$pid" "$ports"
+		[[ $ports == " $*" ]]
+	else
+		printf '%s: not running\n' "$name"
+		return 1
+	fi
+}
+
 cmd_status() {
 	need_root
 	local ok=1 ns line
@@ -781,22 +1046,11 @@ cmd_status() {
 	printf '%s\n' "$line"
 	local pid=""
 	[[ -r $DOVE_PID ]] && pid=$(<"$DOVE_PID")
-	if [[ -n $pid && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == dovecot ]] &&
-		ns_exists "$NS_TARGET"; then
-		local listening port ports=""
-		listening=$(nsx "$NS_TARGET" ss -Hltn)
-		for port in "${PORTS[@]}"; do
-			[[ $listening == *":$port "* ]] && ports+=" $port"
-		done
-		printf 'dovecot: running, pid %s, listening on%s\n' "$pid" "$ports"
-		[[ $ports == " ${PORTS[*]}" ]] || ok=0
-	else
-		printf 'dovecot: not running\n'
-		ok=0
-	fi
+	server_status dovecot dovecot "$pid" "${PORTS[@]}" || ok=0
+	server_status postfix master "$(pf_pid)" "${SMTP_PORTS[@]}" || ok=0
 	if [[ -r $LAB_DIR/truth.txt && -r $LAB_DIR/up.txt ]]; then
 		local per="" p
-		for p in "${PORTS[@]}"; do
+		for p in "${ALL_PORTS[@]}"; do
 			per+=" $p:$(grep -c ":$p\$" "$LAB_DIR/truth.txt" || true)"
 		done
 		printf 'truth: %s up hosts, %s open pairs (%s ), %s pseudo addresses, %s blocklist entries\n' \
@@ -867,8 +1121,8 @@ cmd_demo() {
 	(cd "$repo" && go build -o "$bin" ./cmd/mailscan) || die "go build failed"
 	local scan=(ip netns exec "${NS_SCANS[0]}" "$bin")
 	printf '\n$ mailscan syn -p %s -r 20000 --allow-reserved 198.18.0.0/15 -b %s -o %s %s\n' \
-		"$(IFS=,; echo "${PORTS[*]}")" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
-	"${scan[@]}" syn -p "$(IFS=,; echo "${PORTS[*]}")" -r 20000 --cooldown 3 --allow-reserved 198.18.0.0/15 \
+		"$(IFS=,; echo "${ALL_PORTS[*]}")" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
+	"${scan[@]}" syn -p "$(IFS=,; echo "${ALL_PORTS[*]}")" -r 20000 --cooldown 3 --allow-reserved 198.18.0.0/15 \
 		-b "$LAB_DIR/blocklist.txt" -o "$out/hits.csv" --metadata "$out/syn-metadata.json" "$TARGET_RANGE"
 	printf '\n$ mailscan banner -i %s -o %s\n' "$out/hits.csv" "$out/results.jsonl"
 	"${scan[@]}" banner -i "$out/hits.csv" -o "$out/results.jsonl" --metadata "$out/banner-metadata.json"

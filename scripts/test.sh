@@ -14,7 +14,7 @@ fuzztime=${FUZZTIME:-8s}
 step() { printf '\n== %s\n' "$*"; }
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
 	printf 'gofmt would change:\n%s\n' "$unformatted"
 	exit 1
