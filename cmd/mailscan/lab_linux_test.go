@@ -209,18 +209,28 @@ func blocked(bl []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-// expectedOpen is the ground truth the scan must find: every open pair minus
-// the blocklisted ones.
+// expectedOpen is the ground truth a scan of LAB_PORTS must find: every
+// open pair on those ports minus the blocklisted ones.
 func (l *labEnv) expectedOpen(t testing.TB) []string {
+	return l.expectedOpenOn(t, l.get("LAB_PORTS"))
+}
+
+// expectedOpenOn is expectedOpen for a comma-separated list of ports.
+func (l *labEnv) expectedOpenOn(t testing.TB, ports string) []string {
 	bl := l.blocklist(t)
+	want := map[string]bool{}
+	for _, p := range strings.Split(ports, ",") {
+		want[p] = true
+	}
 	var out []string
 	for _, k := range readLines(t, l.get("LAB_TRUTH")) {
-		if !blocked(bl, netip.MustParseAddrPort(k).Addr()) {
+		ap := netip.MustParseAddrPort(k)
+		if want[fmt.Sprint(ap.Port())] && !blocked(bl, ap.Addr()) {
 			out = append(out, k)
 		}
 	}
 	if len(out) < 100 {
-		t.Fatalf("ground truth has only %d open pairs", len(out))
+		t.Fatalf("ground truth has only %d open pairs on ports %s", len(out), ports)
 	}
 	return out
 }

@@ -132,6 +132,98 @@ func TestIntegrationRun(t *testing.T) {
 	if want := len(readLines(t, l.get("LAB_PSEUDO"))); m.Syn.Summary.AnswersAllPorts != uint64(want) {
 		t.Errorf("metadata counts %d hosts answering all ports, want %d", m.Syn.Summary.AnswersAllPorts, want)
 	}
+	checkReport(t, l, filepath.Join(dir, "results.jsonl"))
+}
+
+// checkReport runs mailscan report on a result file and checks its per-port
+// and per-vendor counts against counts computed here from the raw results:
+// a service is a result with status success or a greeting, on a host not
+// flagged answers_all_ports; ports count distinct addresses.
+func checkReport(t *testing.T, l *labEnv, results string) {
+	t.Helper()
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		IP, Status, Greeting string
+		Port                 int
+		Protocol             string
+		AnswersAllPorts      bool `json:"answers_all_ports"`
+		Fingerprint          *struct{ Family string }
+	}
+	var recs []rec
+	pseudoHosts := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r rec
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+		if r.AnswersAllPorts {
+			pseudoHosts[r.IP] = true
+		}
+	}
+	perPort := map[string]map[string]bool{} // "protocol/port" → ips
+	families := map[string]int{}
+	for _, r := range recs {
+		if pseudoHosts[r.IP] || (r.Status != "success" && strings.TrimSpace(r.Greeting) == "") {
+			continue
+		}
+		k := fmt.Sprintf("%s/%d", r.Protocol, r.Port)
+		if perPort[k] == nil {
+			perPort[k] = map[string]bool{}
+		}
+		perPort[k][r.IP] = true
+		fam := "unknown"
+		if r.Fingerprint != nil && r.Fingerprint.Family != "" {
+			fam = r.Fingerprint.Family
+		}
+		families[fam]++
+	}
+	out := l.run(t, l.bin, "report", "-i", results, "--format", "json")
+	if out.code != 0 {
+		t.Fatalf("report: exit %d: %s", out.code, out.stderr)
+	}
+	var rep struct {
+		Summary struct {
+			PseudoHosts int `json:"pseudo_hosts"`
+		}
+		Tables []struct {
+			ID   string
+			Rows []map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(out.stdout), &rep); err != nil {
+		t.Fatalf("report JSON: %v", err)
+	}
+	gotPorts, gotFamilies := map[string]int{}, map[string]int{}
+	for _, tb := range rep.Tables {
+		for _, row := range tb.Rows {
+			switch tb.ID {
+			case "ports":
+				gotPorts[fmt.Sprintf("%v/%v", row["protocol"], row["port"])] = int(row["services"].(float64))
+			case "families":
+				gotFamilies[fmt.Sprint(row["family"])] = int(row["services"].(float64))
+			}
+		}
+	}
+	for k, ips := range perPort {
+		if gotPorts[k] != len(ips) {
+			t.Errorf("report: %s has %d services, the results %d", k, gotPorts[k], len(ips))
+		}
+	}
+	if len(gotPorts) != len(perPort) {
+		t.Errorf("report lists %d ports, the results have %d: %v", len(gotPorts), len(perPort), gotPorts)
+	}
+	for fam, n := range families {
+		if gotFamilies[fam] != n {
+			t.Errorf("report: family %s has %d services, the results %d", fam, gotFamilies[fam], n)
+		}
+	}
+	if len(pseudoHosts) == 0 || rep.Summary.PseudoHosts != len(pseudoHosts) {
+		t.Errorf("report counts %d pseudo-service hosts, the results %d", rep.Summary.PseudoHosts, len(pseudoHosts))
+	}
 }
 
 // rawResults reads the answers_all_ports field of each result, in order.
