@@ -8,8 +8,8 @@ import (
 // ReservedRange is one entry of the IANA IPv4 Special-Purpose Address
 // Registry (or the multicast and limited-broadcast blocks beside it).
 type ReservedRange struct {
-	Prefix netip.Prefix
-	Name   string // purpose and defining RFC, e.g. "benchmarking, RFC 2544"
+	Prefix netip.Prefix `json:"prefix"`
+	Name   string       `json:"name"` // purpose and defining RFC, e.g. "benchmarking, RFC 2544"
 }
 
 // String returns e.g. "198.18.0.0/15 (benchmarking, RFC 2544)".

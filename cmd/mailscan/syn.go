@@ -455,6 +455,5 @@ func metadataFor(p *scanPlan, sum *syn.Summary) metadata {
 		Excluded: p.excluded,
 		Summary:  sum,
 	}
-	m.Excluded.Blocklist = nil
 	return m
 }

@@ -21,27 +21,27 @@ func EffectiveBlocklist(userBlock, allowReserved *blocklist.Set) *blocklist.Set 
 // both reserved and in a user blocklist counts as User only, so that
 // Reserved + User is the number removed.
 type Excluded struct {
-	Targets  uint64 // addresses in the targets
-	Allowed  uint64 // addresses left to scan
-	Reserved uint64 // removed by reserved ranges only
-	User     uint64 // removed by the user's blocklists
+	Targets  uint64 `json:"targets"`  // addresses in the targets
+	Allowed  uint64 `json:"allowed"`  // addresses left to scan
+	Reserved uint64 `json:"reserved"` // removed by reserved ranges only
+	User     uint64 `json:"user"`     // removed by the user's blocklists
 
 	// ByReserved breaks Reserved down by reserved range, in the order of
 	// blocklist.ReservedRanges, listing only ranges that removed targets.
 	// Where reserved ranges nest (255.255.255.255/32 lies in 240.0.0.0/4)
 	// an address counts for the most specific one.
-	ByReserved []ReservedCount
+	ByReserved []ReservedCount `json:"by_reserved,omitempty"`
 
 	// Blocklist is the effective blocklist (see EffectiveBlocklist): the
 	// scanner checks every destination against it once more before
 	// sending.
-	Blocklist *blocklist.Set
+	Blocklist *blocklist.Set `json:"-"`
 }
 
 // ReservedCount is how many target addresses one reserved range removed.
 type ReservedCount struct {
-	Range blocklist.ReservedRange
-	Count uint64
+	Range blocklist.ReservedRange `json:"range"`
+	Count uint64                  `json:"count"`
 }
 
 // Total returns the number of target addresses excluded.
