@@ -278,7 +278,7 @@ func labTruth(seed uint64, hosts int) []string {
 	return out
 }
 
-func mustSet(t *testing.T, entries ...string) *blocklist.Set {
+func mustSet(t testing.TB, entries ...string) *blocklist.Set {
 	t.Helper()
 	var rs []blocklist.Range
 	for _, e := range entries {
