@@ -4,7 +4,7 @@
 #
 #   scripts/lab.sh up        build the lab (tears down a previous lab of the same prefix first)
 #   scripts/lab.sh down      remove everything the lab made
-#   scripts/lab.sh status    what exists, whether Dovecot and Postfix run, truth counts, loss counters
+#   scripts/lab.sh status    what exists, whether the servers run, truth counts, loss counters
 #   scripts/lab.sh env       shell-sourceable KEY=VALUE lines for tests and scripts
 #   scripts/lab.sh loss PCT  drop PCT % of the packets the router forwards (0 = off)
 #   scripts/lab.sh demo      build mailscan, bring the lab up, run a real scan, check it
@@ -192,7 +192,11 @@ check_tools() {
 	[[ -x $libexec/pop3-login ]] || { missing+=(pop3-login) && pkgs+=(dovecot-pop3d); }
 	if ((${#missing[@]})); then
 		local hint=""
-		[[ " ${pkgs[*]} " == *" postfix "* ]] && hint=" (for postfix, first preseed 'postfix postfix/main_mailer_type select No configuration' with debconf-set-selections, and keep the package from starting a system Postfix with a /usr/sbin/policy-rc.d that exits 101: see the top of $PROG)"
+		if [[ " ${pkgs[*]} " == *" postfix "* ]]; then
+			hint=" (postfix: preseed 'postfix postfix/main_mailer_type select No configuration' with"
+			hint+=" debconf-set-selections first, and keep it from starting a system Postfix with a"
+			hint+=" /usr/sbin/policy-rc.d that exits 101; see the top of $PROG)"
+		fi
 		die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}$hint"
 	fi
 }
@@ -758,7 +762,8 @@ start_dovecot() {
 # LAB_DIR, no chroot (the queue holds no copies of system files), its log in a file of its own, no
 # DNS and no delivery (the lab's network reaches nothing else, and the lab accepts no mail).
 write_postfix_conf() {
-	# postfix start creates what the queue needs inside it, but not the directory itself.
+	# postfix start makes the data directory and everything inside the queue directory, with the
+	# owners and modes of /etc/postfix/postfix-files, but not the queue directory itself.
 	mkdir -p "$PF_DIR" "$PF_QUEUE"
 	cat >"$PF_DIR/main.cf" <<EOF
 # Postfix of the mailscan lab $P: one instance in $NS_TARGET answering on every address of
@@ -780,8 +785,9 @@ inet_protocols = ipv4
 # Debian's own default (/usr/share/postfix/main.cf.debian), as a real Debian server greets.
 smtpd_banner = \$myhostname ESMTP \$mail_name (Debian/GNU)
 
-# Nothing is delivered and nothing is looked up: mail that would be accepted bounces through the
-# error transport, and no DNS query leaves the namespace (there is no resolver to reach).
+# Nothing is delivered and nothing is looked up: every recipient resolves to the error transport,
+# which smtpd refuses at RCPT, so no mail is ever queued; and no DNS query is made, since
+# nothing may leave 198.18.0.0/15 (nor is there a resolver to reach).
 mynetworks = 127.0.0.0/8
 mydestination =
 local_recipient_maps =
@@ -806,8 +812,9 @@ smtpd_sasl_path = $DOVE_AUTH_SOCKET
 smtpd_sasl_auth_enable = no
 
 # Scans open hundreds of connections a second, all from one client address: no per-client limits
-# (anvil would refuse the 51st concurrent one), many long-lived smtpd processes, and a listen
-# backlog (Postfix uses the process limit) that absorbs a burst while processes start.
+# (anvil would refuse the 51st concurrent one), many long-lived smtpd processes, a listen backlog
+# (Postfix uses the process limit) that absorbs a burst while processes start, and a silent client
+# holds a process for a minute at most.
 default_process_limit = 256
 max_use = 10000
 smtpd_client_connection_count_limit = 0
@@ -845,6 +852,9 @@ anvil      unix  -       -       n       -       1       anvil
 scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 EOF
+	# Postfix will not read a main.cf modified within the last two seconds (it might be half
+	# written): every Postfix program would doze in 300 ms steps until it is that old.
+	touch -d '1 minute ago' "$PF_DIR/main.cf" "$PF_DIR/master.cf"
 }
 
 start_postfix() {
@@ -890,7 +900,8 @@ wait_ready() {
 		if [[ $reply == *$'\n'250[-\ ]AUTH\ * ]]; then
 			[[ $want == yes ]] || die "$target offers AUTH: $reply"
 		else
-			[[ $want == no ]] || die "$target offers no AUTH (Postfix cannot use $DOVE_AUTH_SOCKET? see $PF_DIR/maillog): $reply"
+			[[ $want == no ]] ||
+				die "$target offers no AUTH (no $DOVE_AUTH_SOCKET? see $PF_DIR/maillog): $reply"
 		fi
 	done
 }
@@ -955,7 +966,8 @@ cmd_up() {
 	# Start the router's counters from zero: the readiness check above went through it.
 	nsx "$NS_ROUTER" nft reset counters table inet "$NFT_TABLE" >/dev/null
 	trap release_lock EXIT
-	log "lab $P up in $LAB_DIR: $TRUTH_HOSTS up hosts, $TRUTH_PAIRS open pairs, dovecot pid $(<"$DOVE_PID"), postfix pid $(pf_pid)"
+	log "lab $P up in $LAB_DIR: $TRUTH_HOSTS up hosts, $TRUTH_PAIRS open pairs," \
+		"dovecot pid $(<"$DOVE_PID"), postfix pid $(pf_pid)"
 }
 
 cmd_env() {
