@@ -296,3 +296,83 @@ func TestIntegrationBannerTarpit(t *testing.T) {
 		t.Errorf("the open-files limit got in the way: %s", r.stderr)
 	}
 }
+
+// Postfix's EHLO keywords as the lab configures it (Debian's 3.7): port 25
+// offers STARTTLS and no AUTH; 587 offers AUTH before STARTTLS, the
+// cleartext-login exposure; 465 is TLS from the start.
+var (
+	postfixHead     = []string{"PIPELINING", "SIZE 10240000", "VRFY", "ETRN"}
+	postfixTail     = []string{"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}
+	smtpClear       = slices.Concat(postfixHead, []string{"STARTTLS"}, postfixTail)
+	smtpTLS         = slices.Concat(postfixHead, postfixTail)
+	submissionClear = slices.Concat(postfixHead, []string{"STARTTLS", "AUTH PLAIN LOGIN"}, postfixTail)
+	submissionTLS   = slices.Concat(postfixHead, []string{"AUTH PLAIN LOGIN"}, postfixTail)
+	postfixGreeting = "220 mail.lab.mailscan.test ESMTP Postfix (Debian/GNU)"
+)
+
+// TestIntegrationBannerPostfix: the lab's Postfix gives, on 25, 587 and 465,
+// success, the Postfix fingerprint, its EHLO keywords before and after
+// STARTTLS, the lab's certificate, and cleartext_login exactly on 587.
+func TestIntegrationBannerPostfix(t *testing.T) {
+	l := needLab(t)
+	want := l.expectedOpenOn(t, l.get("LAB_SMTP_PORTS"))
+	dir := t.TempDir()
+	hits := filepath.Join(dir, "hits.txt")
+	os.WriteFile(hits, []byte(strings.Join(want, "\n")+"\n"), 0o644)
+	out := filepath.Join(dir, "results.jsonl")
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "-i", hits, "-o", out, "--concurrency", "100", "--ehlo", "scanner.lab.mailscan.test")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var got []string
+	seen := map[int]int{}
+	for _, res := range readResults(t, out) {
+		key := fmt.Sprintf("%s:%d", res.IP, res.Port)
+		got = append(got, key)
+		seen[res.Port]++
+		if res.Status != "success" {
+			t.Errorf("%s: status %s (%s)", key, res.Status, res.Error)
+			continue
+		}
+		if fp := res.Fingerprint; fp == nil || fp.Family != "Postfix" {
+			t.Errorf("%s: fingerprint %+v, want Postfix", key, fp)
+		}
+		if res.Greeting != postfixGreeting {
+			t.Errorf("%s: greeting %q", key, res.Greeting)
+		}
+		if res.TLS == nil || len(res.TLS.Certificates) != 1 || res.TLS.Certificates[0].SHA256 != l.get("LAB_CERT_SHA256") {
+			t.Errorf("%s: TLS %+v; want the lab's certificate", key, res.TLS)
+		}
+		var proto string
+		var before, after []string
+		switch res.Port {
+		case 25:
+			proto, before, after = "smtp", smtpClear, smtpTLS
+		case 587:
+			proto, before, after = "submission", submissionClear, submissionTLS
+		case 465:
+			proto, after = "smtps", submissionTLS
+		}
+		if res.Protocol != proto {
+			t.Errorf("%s: protocol %s, want %s", key, res.Protocol, proto)
+		}
+		if !slices.Equal(res.Capabilities.Before, before) || !slices.Equal(res.Capabilities.After, after) {
+			t.Errorf("%s: capabilities before %q after %q; want %q and %q", key, res.Capabilities.Before, res.Capabilities.After, before, after)
+		}
+		if clear := res.Port != 465; clear != (res.StartTLS != nil && res.StartTLS.Offered && res.StartTLS.Attempted) {
+			t.Errorf("%s: starttls %+v", key, res.StartTLS)
+		}
+		if cl, ok := res.Findings["cleartext_login"]; !ok || cl.Value != (res.Port == 587) {
+			t.Errorf("%s: cleartext_login %+v, want %v", key, cl, res.Port == 587)
+		}
+	}
+	slices.Sort(got)
+	if d := diff(got, want); d != "" {
+		t.Errorf("results differ from the hits: %s", d)
+	}
+	for _, p := range []int{25, 465, 587} {
+		if seen[p] == 0 {
+			t.Errorf("no result on port %d: the test proves nothing there", p)
+		}
+	}
+}

@@ -45,11 +45,12 @@ func runHits(t *testing.T, path string) (plain, flagged []string) {
 	return plain, flagged
 }
 
-// pseudoKeys is every lab port of every pseudo-service address.
+// pseudoKeys is every port run scans (LAB_ALL_PORTS) of every
+// pseudo-service address.
 func (l *labEnv) pseudoKeys(t *testing.T) []string {
 	var out []string
 	for _, a := range readLines(t, l.get("LAB_PSEUDO")) {
-		for _, p := range strings.Split(l.get("LAB_PORTS"), ",") {
+		for _, p := range strings.Split(l.get("LAB_ALL_PORTS"), ",") {
 			out = append(out, a+":"+p)
 		}
 	}
@@ -58,7 +59,7 @@ func (l *labEnv) pseudoKeys(t *testing.T) []string {
 }
 
 func (l *labEnv) runArgs(dir string, extra ...string) []string {
-	args := []string{"run", "-q", "-p", l.get("LAB_PORTS"), "--allow-reserved", "198.18.0.0/15", "-b", l.get("LAB_BLOCKLIST"),
+	args := []string{"run", "-q", "-p", l.get("LAB_ALL_PORTS"), "--allow-reserved", "198.18.0.0/15", "-b", l.get("LAB_BLOCKLIST"),
 		"--cooldown", "2", "--hits", filepath.Join(dir, "hits.csv"), "-o", filepath.Join(dir, "results.jsonl"),
 		"--metadata", filepath.Join(dir, "meta.json"), "--user", "nobody"}
 	return append(append(args, extra...), l.get("LAB_TARGET_RANGE"), l.get("LAB_PSEUDO_RANGE"))
@@ -76,14 +77,14 @@ func TestIntegrationRun(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	plain, flagged := runHits(t, filepath.Join(dir, "hits.csv"))
-	if d := diff(plain, l.expectedOpen(t)); d != "" {
+	if d := diff(plain, l.expectedOpenOn(t, l.get("LAB_ALL_PORTS"))); d != "" {
 		t.Errorf("unflagged hits differ from the ground truth: %s", d)
 	}
 	if d := diff(flagged, l.pseudoKeys(t)); d != "" {
 		t.Errorf("hits flagged answers_all_ports differ from the pseudo-service range: %s", d)
 	}
 	// The same hits as mailscan syn over the same ranges.
-	s := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "syn", "-q", "-p", l.get("LAB_PORTS"), "--allow-reserved", "198.18.0.0/15",
+	s := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "syn", "-q", "-p", l.get("LAB_ALL_PORTS"), "--allow-reserved", "198.18.0.0/15",
 		"-b", l.get("LAB_BLOCKLIST"), "--cooldown", "2", l.get("LAB_TARGET_RANGE"), l.get("LAB_PSEUDO_RANGE"))
 	if s.code != 0 {
 		t.Fatalf("syn: exit %d: %s", s.code, s.stderr)
@@ -256,7 +257,7 @@ func TestIntegrationRunResume(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	resume := filepath.Join(dir, "resume.json")
-	args := l.runArgs(dir, "-r", "1500", "--resume", resume)
+	args := l.runArgs(dir, "-r", "3000", "--resume", resume)
 	cap := l.startCapture(t)
 
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.get("LAB_SCAN_NS"), l.bin}, args...)...)
@@ -306,10 +307,13 @@ func TestIntegrationRunResume(t *testing.T) {
 		t.Fatalf("resumed run: exit %d: %s", r.code, r.stderr)
 	}
 	syns := cap.stop(t)
-	allowed := l.allowedTargets(t)
+	allowed := l.allowedOn(t, l.get("LAB_ALL_PORTS"), l.get("LAB_TARGET_RANGE"), l.get("LAB_PSEUDO_RANGE"))
 	for k, n := range syns {
 		if n != 1 {
 			t.Errorf("%s probed %d times over both runs", k, n)
+		}
+		if !allowed[k] {
+			t.Errorf("%s probed, but it is not a target", k)
 		}
 	}
 	var lost int
@@ -322,7 +326,7 @@ func TestIntegrationRunResume(t *testing.T) {
 		t.Errorf("%d allowed targets never probed over both runs", lost)
 	}
 	plain, flagged := runHits(t, hitsPath)
-	if d := diff(plain, l.expectedOpen(t)); d != "" {
+	if d := diff(plain, l.expectedOpenOn(t, l.get("LAB_ALL_PORTS"))); d != "" {
 		t.Errorf("hits over both runs differ from the ground truth: %s", d)
 	}
 	if d := diff(flagged, l.pseudoKeys(t)); d != "" {
