@@ -506,7 +506,7 @@ build_mailscan() {
 		return
 	fi
 	MS_BIN=$DIR/mailscan
-	(cd "$REPO" && go build -o "$MS_BIN" ./cmd/mailscan) || die "go build ./cmd/mailscan failed in $REPO"
+	(cd "$REPO" && CGO_ENABLED=0 go build -o "$MS_BIN" ./cmd/mailscan) || die "go build ./cmd/mailscan failed in $REPO"
 }
 
 # write_trafgen_cfg writes to $1 the one SYN trafgen sends, from MAC $2 and address $3 to MAC $4
