@@ -208,13 +208,8 @@ func (x *scan) imapRead(tag, cmd string, onUntagged func(imapResponse)) (imapRes
 //  5. "LOGOUT" with the next tag; its reply is read briefly and ignored.
 func (x *scan) imap() error {
 	implicit := x.r.Protocol.ImplicitTLS()
-	if implicit {
-		if err := x.handshake(); err != nil {
-			return err
-		}
-	}
-	if implicit {
-		x.sess.arm(x.sess.timeout) // in cleartext, waitGreeting armed it
+	if err := x.implicitHandshake(); err != nil {
+		return err
 	}
 	line, err := x.sess.readLine()
 	x.r.Greeting = line

@@ -119,13 +119,8 @@ func (x *scan) pop3Capa() (caps []string, supported bool, err error) {
 //  5. "QUIT"; its reply is read briefly and ignored.
 func (x *scan) pop3() error {
 	implicit := x.r.Protocol.ImplicitTLS()
-	if implicit {
-		if err := x.handshake(); err != nil {
-			return err
-		}
-	}
-	if implicit {
-		x.sess.arm(x.sess.timeout) // in cleartext, waitGreeting armed it
+	if err := x.implicitHandshake(); err != nil {
+		return err
 	}
 	line, err := x.sess.readLine()
 	x.r.Greeting = line

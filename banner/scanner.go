@@ -313,6 +313,20 @@ func (s *Scanner) dial(ctx context.Context, t Target, start time.Time) (net.Conn
 	return c, nil
 }
 
+// implicitHandshake runs the TLS handshake that opens an implicit-TLS port
+// and arms the read deadline for the greeting that follows (on a cleartext
+// port, waitGreeting armed it). On other ports it does nothing.
+func (x *scan) implicitHandshake() error {
+	if !x.r.Protocol.ImplicitTLS() {
+		return nil
+	}
+	if err := x.handshake(); err != nil {
+		return err
+	}
+	x.sess.arm(x.sess.timeout)
+	return nil
+}
+
 // handshake runs a TLS handshake on the session and records its facts.
 func (x *scan) handshake() error {
 	tc, err := x.sess.startTLS(x.s.tlsConfig)

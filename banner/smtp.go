@@ -173,13 +173,8 @@ func (x *scan) smtpHello() (caps []string, heloOnly bool, err error) {
 //  5. "QUIT"; its reply is read briefly and ignored.
 func (x *scan) smtp() error {
 	implicit := x.r.Protocol.ImplicitTLS()
-	if implicit {
-		if err := x.handshake(); err != nil {
-			return err
-		}
-	}
-	if implicit {
-		x.sess.arm(x.sess.timeout) // in cleartext, waitGreeting armed it
+	if err := x.implicitHandshake(); err != nil {
+		return err
 	}
 	g, err := x.smtpRead("greeting")
 	x.r.Greeting = g.raw()

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -69,7 +67,7 @@ func collect(t *testing.T, r *afpacket.Receiver, want int) *collector {
 func newReceiver(t *testing.T, l *lab, cfg *afpacket.ReceiverConfig) *afpacket.Receiver {
 	t.Helper()
 	var r *afpacket.Receiver
-	l.mustIn(t, l.B, func() (err error) {
+	l.MustIn(t, l.B, func() (err error) {
 		r, err = afpacket.NewReceiver(l.IdxB, cfg)
 		return err
 	})
@@ -80,7 +78,7 @@ func newReceiver(t *testing.T, l *lab, cfg *afpacket.ReceiverConfig) *afpacket.R
 func newSender(t testing.TB, l *lab, cfg *afpacket.SenderConfig) *afpacket.Sender {
 	t.Helper()
 	var s *afpacket.Sender
-	l.mustIn(t, l.A, func() (err error) {
+	l.MustIn(t, l.A, func() (err error) {
 		s, err = afpacket.NewSender(l.IdxA, cfg)
 		return err
 	})
@@ -169,7 +167,7 @@ func TestIntegrationSenderRejects(t *testing.T) {
 	frame := buildFrame(t, l.MacA, l.MacB, frameSpec{id: 1, dst: net.ParseIP(labAddrB), flags: "SA"})
 	for _, mode := range []afpacket.Mode{afpacket.ModeRing, afpacket.ModeSendmmsg} {
 		t.Run(mode.String(), func(t *testing.T) {
-			rx0 := l.counter(t, l.B, "vb", "rx_packets")
+			rx0 := l.Counter(t, l.B, "vb", "rx_packets")
 			s := newSender(t, l, &afpacket.SenderConfig{Mode: mode, FrameSize: 2000})
 			tests := []struct {
 				name   string
@@ -220,7 +218,7 @@ func TestIntegrationSenderRejects(t *testing.T) {
 				t.Fatalf("Stats() = %+v, want Sent=%d", st, sent)
 			}
 			// The kernel took every frame Commit let through.
-			if rx := l.counter(t, l.B, "vb", "rx_packets") - rx0; rx != uint64(sent) {
+			if rx := l.Counter(t, l.B, "vb", "rx_packets") - rx0; rx != uint64(sent) {
 				t.Fatalf("peer received %d frames, want %d", rx, sent)
 			}
 		})
@@ -250,7 +248,7 @@ func TestIntegrationSenderAutoFallback(t *testing.T) {
 				s   *afpacket.Sender
 				err error
 			)
-			l.mustIn(t, l.A, func() error {
+			l.MustIn(t, l.A, func() error {
 				s, err = afpacket.NewSender(l.IdxA, &afpacket.SenderConfig{Mode: tt.mode})
 				return nil
 			})
@@ -423,7 +421,7 @@ func TestIntegrationReceiverIgnoresOutgoing(t *testing.T) {
 	// host's frames, even when they pass through the qdisc layer (the path
 	// on which packet taps see outgoing frames).
 	var r *afpacket.Receiver
-	l.mustIn(t, l.A, func() (err error) {
+	l.MustIn(t, l.A, func() (err error) {
 		r, err = afpacket.NewReceiver(l.IdxA, nil)
 		return err
 	})
@@ -449,7 +447,7 @@ func TestIntegrationReceiverIgnoresOutgoing(t *testing.T) {
 func TestIntegrationReceiverCloseWakesPoll(t *testing.T) {
 	l := newLab(t)
 	var r *afpacket.Receiver
-	l.mustIn(t, l.B, func() (err error) {
+	l.MustIn(t, l.B, func() (err error) {
 		r, err = afpacket.NewReceiver(l.IdxB, &afpacket.ReceiverConfig{Filter: mustFilter(t, 0xC612FFFF)})
 		return err
 	})
@@ -484,7 +482,7 @@ func mustFilter(tb testing.TB, addr uint32) []bpf.RawInstruction {
 
 func TestIntegrationNoDevice(t *testing.T) {
 	l := newLab(t)
-	l.mustIn(t, l.A, func() error {
+	l.MustIn(t, l.A, func() error {
 		for _, mode := range []afpacket.Mode{afpacket.ModeAuto, afpacket.ModeRing, afpacket.ModeSendmmsg} {
 			if _, err := afpacket.NewSender(9999, &afpacket.SenderConfig{Mode: mode}); !errors.Is(err, unix.ENODEV) {
 				t.Errorf("NewSender(%v) on a missing interface = %v, want ENODEV", mode, err)
@@ -518,18 +516,7 @@ func TestIntegrationPermissionDenied(t *testing.T) {
 		}
 		return
 	}
-	l := newLab(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		skipOrFail(t, "skipping, needs util-linux's setpriv: %v", err)
-	}
-	cmd := exec.Command("ip", "netns", "exec", l.A, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-		"--inh-caps=-all", "--bounding-set=-all", os.Args[0], "-test.run=^TestIntegrationPermissionDenied$", "-test.v")
-	cmd.Env = append(os.Environ(), "AFPACKET_UNPRIVILEGED_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("unprivileged child: %v\n%s", err, out)
-	}
+	newLab(t).Unprivileged(t, "TestIntegrationPermissionDenied", "AFPACKET_UNPRIVILEGED_CHILD")
 }
 
 func TestIntegrationZeroAllocs(t *testing.T) {
@@ -599,7 +586,7 @@ func benchSend(b *testing.B, cfg afpacket.SenderConfig) {
 	frame := buildFrame(b, l.MacA, l.MacB, frameSpec{id: 1, dst: net.ParseIP("198.18.16.9"), flags: "S"})
 	frame = append(frame, make([]byte, 78-len(frame))...) // a probe with options is 78 bytes
 	s := newSender(b, l, &cfg)
-	rx0 := l.counter(b, l.B, "vb", "rx_packets")
+	rx0 := l.Counter(b, l.B, "vb", "rx_packets")
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
@@ -626,7 +613,7 @@ func benchSend(b *testing.B, cfg afpacket.SenderConfig) {
 	}
 	// Every frame must have reached the peer: a rate of frames lost on the
 	// way would be no rate at all.
-	if rx := l.counter(b, l.B, "vb", "rx_packets") - rx0; rx != uint64(b.N) {
+	if rx := l.Counter(b, l.B, "vb", "rx_packets") - rx0; rx != uint64(b.N) {
 		b.Fatalf("peer rx_packets grew by %d, want %d", rx, b.N)
 	}
 }
@@ -648,7 +635,7 @@ func BenchmarkIntegrationReceive(b *testing.B) {
 	l := newLab(b)
 	frame := buildFrame(b, l.MacA, l.MacB, frameSpec{id: 1, dst: net.ParseIP(labAddrB), flags: "SA"})
 	var r *afpacket.Receiver
-	l.mustIn(b, l.B, func() (err error) {
+	l.MustIn(b, l.B, func() (err error) {
 		r, err = afpacket.NewReceiver(l.IdxB, &afpacket.ReceiverConfig{Filter: mustFilter(b, labAddrBUint32())})
 		return err
 	})

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +33,7 @@ func lookupIn(t *testing.T, l *lab, fn func() (*netroute.Route, error)) (*netrou
 		r   *netroute.Route
 		err error
 	)
-	l.mustIn(t, l.A, func() error {
+	l.MustIn(t, l.A, func() error {
 		r, err = fn()
 		return nil
 	})
@@ -107,16 +106,16 @@ func TestIntegrationNeighbor(t *testing.T) {
 		mac net.HardwareAddr
 		err error
 	)
-	l.mustIn(t, l.A, func() error { mac, err = netroute.Neighbor(l.IdxA, peer); return nil })
+	l.MustIn(t, l.A, func() error { mac, err = netroute.Neighbor(l.IdxA, peer); return nil })
 	if !errors.Is(err, netroute.ErrNotResolved) {
 		t.Fatalf("Neighbor with an empty table = %v, %v; want ErrNotResolved", mac, err)
 	}
 	run(t, "ip", "-n", l.A, "neigh", "replace", "198.18.250.2", "lladdr", fakeMAC.String(), "dev", "va", "nud", "reachable")
-	l.mustIn(t, l.A, func() error { mac, err = netroute.Neighbor(l.IdxA, peer); return nil })
+	l.MustIn(t, l.A, func() error { mac, err = netroute.Neighbor(l.IdxA, peer); return nil })
 	if err != nil || !bytes.Equal(mac, fakeMAC) {
 		t.Fatalf("Neighbor = %v, %v; want %v", mac, err, fakeMAC)
 	}
-	l.mustIn(t, l.A, func() error { mac, err = netroute.Neighbor(l.IdxA+100, peer); return nil })
+	l.MustIn(t, l.A, func() error { mac, err = netroute.Neighbor(l.IdxA+100, peer); return nil })
 	if !errors.Is(err, netroute.ErrNotResolved) {
 		t.Fatalf("Neighbor on another interface = %v, %v; want ErrNotResolved", mac, err)
 	}
@@ -183,7 +182,7 @@ func TestIntegrationFindOverrides(t *testing.T) {
 		r   *netroute.Route
 		err error
 	)
-	l.mustIn(t, l.A, func() error {
+	l.MustIn(t, l.A, func() error {
 		r, err = netroute.Find(netip.MustParseAddr("198.18.16.5"), "")
 		if err != nil {
 			return err
@@ -211,7 +210,7 @@ func TestIntegrationFindOverrides(t *testing.T) {
 func TestIntegrationARPRetries(t *testing.T) {
 	l := newLab(t)
 	var fd int
-	l.mustIn(t, l.B, func() (err error) {
+	l.MustIn(t, l.B, func() (err error) {
 		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
@@ -220,7 +219,7 @@ func TestIntegrationARPRetries(t *testing.T) {
 	})
 	defer unix.Close(fd)
 	var err error
-	l.mustIn(t, l.A, func() error {
+	l.MustIn(t, l.A, func() error {
 		ifi, e := net.InterfaceByName("va")
 		if e != nil {
 			return e
@@ -262,16 +261,5 @@ func TestIntegrationARPPermissionDenied(t *testing.T) {
 		}
 		return
 	}
-	l := newLab(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		skipOrFail(t, "skipping, needs util-linux's setpriv: %v", err)
-	}
-	cmd := exec.Command("ip", "netns", "exec", l.A, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-		"--inh-caps=-all", "--bounding-set=-all", os.Args[0], "-test.run=^TestIntegrationARPPermissionDenied$", "-test.v")
-	cmd.Env = append(os.Environ(), "NETROUTE_UNPRIVILEGED_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("unprivileged child: %v\n%s", err, out)
-	}
+	newLab(t).Unprivileged(t, "TestIntegrationARPPermissionDenied", "NETROUTE_UNPRIVILEGED_CHILD")
 }
