@@ -325,7 +325,6 @@ func measureTarpit(b *testing.B) ([]metric, error) {
 	if got, err := RaiseFileLimit(conns + 1024); err != nil {
 		return nil, fmt.Errorf("open-file limit %d: %w", got, err)
 	}
-	var lns []net.Listener
 	for i := 1; i <= 4; i++ {
 		for _, port := range []int{143, 993} {
 			ln, err := net.Listen("tcp", fmt.Sprintf("198.18.64.%d:%d", i, port))
@@ -333,7 +332,6 @@ func measureTarpit(b *testing.B) ([]metric, error) {
 				return nil, err
 			}
 			defer ln.Close()
-			lns = append(lns, ln)
 		}
 	}
 	s, err := NewScanner(&Config{ReadTimeout: 5 * time.Minute, TargetTimeout: 5 * time.Minute, EHLOName: "scanner.example.test"})

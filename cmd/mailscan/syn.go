@@ -380,16 +380,6 @@ func createOutput(path string, appendTo bool) (*os.File, error) {
 	return f, nil
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			set = true
-		}
-	})
-	return set
-}
-
 // scan runs a planned SYN scan with its status line, resume file and
 // metadata: the syn command's whole run.
 func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, error) {

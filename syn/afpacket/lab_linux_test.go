@@ -15,9 +15,4 @@ const (
 	labAddrB = vethlab.AddrB
 )
 
-var (
-	skipOrFail = vethlab.SkipOrFail
-	run        = vethlab.Run
-)
-
 func newLab(tb testing.TB) *lab { return vethlab.New(tb) }

@@ -11,14 +11,6 @@ import (
 // 198.18.16.0/20 via B.
 type lab = vethlab.Lab
 
-const (
-	labAddrA = vethlab.AddrA
-	labAddrB = vethlab.AddrB
-)
-
-var (
-	skipOrFail = vethlab.SkipOrFail
-	run        = vethlab.Run
-)
+var run = vethlab.Run
 
 func newLab(tb testing.TB) *lab { return vethlab.New(tb, "198.18.16.0/20") }
