@@ -616,7 +616,7 @@ bench_send() {
 			if [[ $tool == mailscan && -s $DIR/meta.json ]]; then
 				local sm
 				sm=$(jq -r '.summary.send_mode' "$DIR/meta.json")
-				MS_SEND_MODE=$sm
+				note+="${note:+; }$sm"
 			fi
 			SEND_RATES[$run]+="$RATE "
 			printf '   round %d  %-8s %s  %s Mpps  busy %s CPUs  %9d pkts%s\n' $((r + 1)) "$tool" "$n" \
@@ -630,7 +630,8 @@ bench_send() {
 
 report_send() {
 	printf '\n== send: results (Mpps at the silent veth)\n'
-	[[ -z ${MS_SEND_MODE:-} ]] || printf '   mailscan send path: %s (auto: sendmmsg on virtual devices, TX ring on hardware)\n' "$MS_SEND_MODE"
+	printf '   (mailscan --send-mode auto: sender i uses AF_XDP on queue i where the device has it, AF_PACKET otherwise;\n'
+	printf '    each mailscan run above names the send paths it used)\n'
 	printf '   %-9s %-12s' tool senders/cpus
 	local r
 	for ((r = 1; r <= ROUNDS; r++)); do printf ' %8s' "round $r"; done

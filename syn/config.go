@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"mailscan/blocklist"
-	"mailscan/syn/afpacket"
 	"mailscan/syn/frame"
 	"mailscan/syn/hitlist"
 )
@@ -59,9 +58,9 @@ type Config struct {
 	// Batch is how many frames go to the kernel in one system call
 	// (default 64).
 	Batch int
-	// SendMode chooses the send path (default afpacket.ModeAuto: a TX ring
-	// on hardware, sendmmsg on virtual devices).
-	SendMode afpacket.Mode
+	// SendMode chooses the send path (default SendAuto: AF_XDP where the
+	// device has a queue for the sender, else AF_PACKET).
+	SendMode SendMode
 
 	// Cooldown is how long to wait for late replies after the last probe
 	// (default 8s; negative means none).

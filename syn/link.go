@@ -10,13 +10,14 @@ import (
 
 	"mailscan/syn/afpacket"
 	"mailscan/syn/netroute"
+	"mailscan/syn/xsk"
 )
 
 // link is where frames go and come from: AF_PACKET on an interface in a
 // real scan, a simulated network in tests.
 type link interface {
 	route() Route
-	sender() (frameSender, error)
+	sender(i int) (frameSender, error) // the i-th sender's socket
 	receiver(local uint32) (frameReceiver, error)
 }
 
@@ -36,18 +37,68 @@ type frameReceiver interface {
 	Close() error
 }
 
-// packetLink opens AF_PACKET sockets on one interface.
+// SendMode selects how the senders hand frames to the kernel.
+type SendMode string
+
+// The send paths.
+const (
+	// SendAuto (also the zero value "") gives sender i an AF_XDP socket on
+	// queue i of the interface where the kernel and the device allow it,
+	// and AF_PACKET otherwise (see afpacket.ModeAuto for its choice).
+	SendAuto SendMode = "auto"
+	// SendXDP is AF_XDP in copy mode for every sender, or an error.
+	SendXDP SendMode = "af_xdp"
+	// SendRing is AF_PACKET with a PACKET_TX_RING.
+	SendRing SendMode = "tx-ring"
+	// SendMmsg is AF_PACKET with sendmmsg(2).
+	SendMmsg SendMode = "sendmmsg"
+)
+
+// ParseSendMode parses the names the --send-mode flag takes.
+func ParseSendMode(s string) (SendMode, error) {
+	switch m := SendMode(s); m {
+	case "", SendAuto:
+		return SendAuto, nil
+	case SendXDP, SendRing, SendMmsg:
+		return m, nil
+	}
+	return "", fmt.Errorf("syn: unknown send mode %q (want auto, af_xdp, tx-ring or sendmmsg)", s)
+}
+
+// packetLink opens AF_XDP and AF_PACKET sockets on one interface.
 type packetLink struct {
 	ifindex int
 	r       Route
-	mode    afpacket.Mode
+	mode    SendMode
 	batch   int
 }
 
 func (l *packetLink) route() Route { return l.r }
 
-func (l *packetLink) sender() (frameSender, error) {
-	s, err := afpacket.NewSender(l.ifindex, &afpacket.SenderConfig{Mode: l.mode, Batch: l.batch})
+// sender opens the i-th sender's socket. AF_XDP comes first because per
+// frame it costs the kernel far less than AF_PACKET (into a veth, one sender
+// measured 3.1 Mpps against 2.1 Mpps with sendmmsg): it reads a 16-byte
+// descriptor where packet_snd copies and checks a message header and runs
+// the flow dissector. But an AF_XDP socket holds a whole queue of the
+// device, so sender i asks for queue i, and on a device with fewer queues
+// than senders (a veth has one) the rest use AF_PACKET.
+func (l *packetLink) sender(i int) (frameSender, error) {
+	var pm afpacket.Mode
+	switch l.mode {
+	case "", SendAuto, SendXDP:
+		s, err := xsk.NewSender(l.ifindex, i, &xsk.Config{Batch: l.batch})
+		if err == nil {
+			return s, nil
+		}
+		if l.mode == SendXDP || errors.Is(err, os.ErrPermission) {
+			return nil, privilege(err)
+		}
+	case SendRing:
+		pm = afpacket.ModeRing
+	case SendMmsg:
+		pm = afpacket.ModeSendmmsg
+	}
+	s, err := afpacket.NewSender(l.ifindex, &afpacket.SenderConfig{Mode: pm, Batch: l.batch})
 	if err != nil {
 		return nil, privilege(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,7 +199,7 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	rcv, senders := s.rcv, s.snds
-	s.mode.Store(senders[0].Mode())
+	s.mode.Store(sendModes(senders))
 
 	ctlStop := make(chan struct{})
 	ctlDone := make(chan error, 1)
@@ -280,6 +282,18 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	return sum, errors.Join(sendErr, recvErr, ctlErr, outErr)
 }
 
+// sendModes names the send paths in use: "af_xdp", or "af_xdp+sendmmsg"
+// when some senders could not have an AF_XDP queue.
+func sendModes(snds []frameSender) string {
+	var modes []string
+	for _, s := range snds {
+		if m := s.Mode(); !slices.Contains(modes, m) {
+			modes = append(modes, m)
+		}
+	}
+	return strings.Join(modes, "+")
+}
+
 // Open opens the scan's sockets: the receiver first, then one sender per
 // sender goroutine and, with control probes, one more. Run calls it when it
 // has not been called; calling it first lets a caller drop its privileges
@@ -300,7 +314,7 @@ func (s *Scanner) Open() error {
 	}
 	snds := make([]frameSender, n)
 	for i := range snds {
-		if snds[i], err = c.link.sender(); err != nil {
+		if snds[i], err = c.link.sender(i); err != nil {
 			for _, o := range snds[:i] {
 				o.Close()
 			}

@@ -82,7 +82,7 @@ func (n *simNet) route() Route {
 	return Route{Interface: "sim0", Source: simSrc, SrcMAC: simSrcMAC, GatewayMAC: simGwMAC}
 }
 
-func (n *simNet) sender() (frameSender, error) { return &simSender{net: n}, nil }
+func (n *simNet) sender(int) (frameSender, error) { return &simSender{net: n}, nil }
 
 func (n *simNet) receiver(local uint32) (frameReceiver, error) {
 	if local != n.src {

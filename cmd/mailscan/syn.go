@@ -18,7 +18,6 @@ import (
 
 	"mailscan/blocklist"
 	"mailscan/syn"
-	"mailscan/syn/afpacket"
 	"mailscan/syn/frame"
 	"mailscan/syn/hitlist"
 	"mailscan/syn/pace"
@@ -100,7 +99,7 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metadata, "metadata", "", "write a JSON summary of the scan to `file`")
 	fs.StringVar(&f.resume, "resume", "", "resume `file`: continue the scan it records, and keep it up to date")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (targets, exclusions, route, rate) and send nothing")
-	fs.StringVar(&f.sendMode, "send-mode", "auto", "send path: `auto` (TX ring on hardware, sendmmsg on virtual devices), tx-ring or sendmmsg")
+	fs.StringVar(&f.sendMode, "send-mode", "auto", "send path: `auto` (AF_XDP where the device has a queue per sender, else AF_PACKET), af_xdp, tx-ring or sendmmsg")
 }
 
 // scanPlan is the outcome of the syn flags: the scanner's config and what
@@ -169,7 +168,7 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 	if err != nil {
 		return nil, usagef("-p: %v", err)
 	}
-	mode, err := afpacket.ParseMode(f.sendMode)
+	mode, err := syn.ParseSendMode(f.sendMode)
 	if err != nil {
 		return nil, usagef("--send-mode: %v", err)
 	}
