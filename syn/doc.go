@@ -6,7 +6,8 @@
 //
 // The parts live in small packages of their own: the target space
 // (syn/targets), the permutation (syn/cyclic), cookies (syn/cookie), frames
-// and reply parsing (syn/frame), raw sockets (syn/afpacket), route and
+// and reply parsing (syn/frame), raw sockets (syn/xsk for AF_XDP sending,
+// syn/afpacket for AF_PACKET sending and receiving), route and
 // gateway discovery (syn/netroute), pacing (syn/pace) and the hit-list format
 // (syn/hitlist). This package ties them into a Scanner: sender goroutines,
 // each locked to an OS thread with its own socket and share of the cycle; one

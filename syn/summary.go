@@ -131,7 +131,7 @@ type Progress struct {
 
 // String formats the status line:
 //
-//	0:12 41% (0:17 left); send: 491520 40.9 Kp/s (40.9 Kp/s avg) sendmmsg; recv: 215 replies, 212 open 3 closed; hitrate 0.04%; drops: 0
+//	0:12 41% (0:17 left); send: 491520 40.9 Kp/s (40.9 Kp/s avg) af_xdp; recv: 215 replies, 212 open 3 closed; hitrate 0.04%; drops: 0
 func (p Progress) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %.0f%%", clock(p.Elapsed), p.Done*100)
