@@ -1,6 +1,6 @@
 // Package syn is mailscan's stateless SYN scanner: it walks a cyclic-group
 // permutation of (address, port) targets, writes one raw Ethernet frame per
-// probe on an AF_PACKET socket, and recognises the answers (SYN-ACK: open,
+// probe on an AF_XDP or AF_PACKET socket, and recognises the answers (SYN-ACK: open,
 // RST: closed) by a keyed cookie in the sequence number and source port, with
 // no state kept per probe.
 //
