@@ -213,6 +213,8 @@ check_tools() {
 		fi
 	done
 	((${#missing[@]} == 0)) || die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}"
+	# sudo resets PATH; Go's standard install place is worth a look.
+	[[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin
 	if [[ -z ${MAILSCAN:-} ]] && ! command -v go >/dev/null 2>&1; then
 		die "no go to build mailscan with (PATH=$PATH); install Go or set MAILSCAN=/path/to/mailscan"
 	fi

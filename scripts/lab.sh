@@ -1124,7 +1124,9 @@ ip2int() {
 cmd_demo() {
 	local repo bin out
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-	command -v go >/dev/null || die "go is needed to build mailscan (https://go.dev/dl, or PATH=/usr/local/go/bin:\$PATH)"
+	# sudo resets PATH; Go's standard install place is worth a look.
+	[[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin
+	command -v go >/dev/null || die "go is needed to build mailscan (https://go.dev/dl)"
 	cmd_up
 	bin=$LAB_DIR/mailscan
 	out=$LAB_DIR/demo
