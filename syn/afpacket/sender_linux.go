@@ -4,6 +4,7 @@ package afpacket
 
 import (
 	"errors"
+	"mailscan/syn/internal/backoff"
 	"net"
 	"os"
 	"sync/atomic"
@@ -46,7 +47,7 @@ type sender struct {
 	batch     int
 	reserved  bool // Next returned a slot that Commit has not consumed yet
 	closed    bool
-	sl        sleeper
+	sl        backoff.Sleeper
 
 	// TX ring.
 	ring    []byte
@@ -132,7 +133,7 @@ func (s *sender) openSocket(ifindex int, c *SenderConfig) error {
 		}
 	}
 	// A blocked send returns after a second, so that a stalled interface ends
-	// in an error (see stallTimeout) rather than a hang.
+	// in an error (see backoff.Stall) rather than a hang.
 	tv := unix.Timeval{Sec: 1}
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
 		unix.Close(fd)
@@ -328,7 +329,7 @@ func (s *sender) flushRing() error {
 		return nil
 	}
 	last := s.status(s.last)
-	s.sl.reset()
+	s.sl.Reset()
 	for {
 		// MSG_DONTWAIT: return once the frames are handed over, without
 		// waiting for the device to finish them (a blocking call would let
@@ -346,7 +347,7 @@ func (s *sender) flushRing() error {
 		if atomic.LoadUint32(last) != unix.TP_STATUS_SEND_REQUEST {
 			break
 		}
-		if !s.sl.sleep() {
+		if !s.sl.Sleep() {
 			return opError(opSendto, os.NewSyscallError("sendto", unix.ETIMEDOUT))
 		}
 	}
@@ -366,9 +367,9 @@ func (s *sender) waitSlot(off int) error {
 		}
 	}
 	st := s.status(off)
-	s.sl.reset()
+	s.sl.Reset()
 	for atomic.LoadUint32(st) != unix.TP_STATUS_AVAILABLE {
-		if !s.sl.sleep() {
+		if !s.sl.Sleep() {
 			return opError(opSendto, os.NewSyscallError("sendto", unix.ETIMEDOUT))
 		}
 	}
@@ -396,7 +397,7 @@ func (s *sender) flushMmsg() error {
 	if s.n == 0 {
 		return nil
 	}
-	s.sl.reset()
+	s.sl.Reset()
 	i := 0
 	for i < s.n {
 		r, _, e := rawSend(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[i])), uintptr(s.n-i), unix.MSG_DONTWAIT)
@@ -406,7 +407,7 @@ func (s *sender) flushMmsg() error {
 			i += int(r)
 		case unix.EINTR:
 		case unix.EAGAIN, unix.ENOBUFS:
-			if !s.sl.sleep() {
+			if !s.sl.Sleep() {
 				s.keep(i)
 				return opError(opSendmmsg, os.NewSyscallError("sendmmsg", unix.ETIMEDOUT))
 			}
@@ -442,9 +443,9 @@ func (s *sender) keep(from int) {
 func (s *sender) drain() error {
 	for _, off := range s.slots {
 		st := s.status(off)
-		s.sl.reset()
+		s.sl.Reset()
 		for atomic.LoadUint32(st) != unix.TP_STATUS_AVAILABLE {
-			if !s.sl.sleep() {
+			if !s.sl.Sleep() {
 				return opError(opClose, os.NewSyscallError("sendto", unix.ETIMEDOUT))
 			}
 		}

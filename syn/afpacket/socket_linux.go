@@ -54,41 +54,6 @@ func ppoll(fds []unix.PollFd, ts *unix.Timespec, timeout time.Duration) (int, un
 	return int(n), e
 }
 
-// sleeper backs off from minSleep to maxSleep: the thread sleeps, so the
-// kernel's softirq work (which on a loaded CPU runs in ksoftirqd, on the very
-// CPU a sender is pinned to) can free the slots being waited for.
-type sleeper struct {
-	ts    unix.Timespec
-	d     time.Duration
-	start time.Time
-}
-
-const (
-	minSleep = 10 * time.Microsecond
-	maxSleep = time.Millisecond
-	// stallTimeout is how long a Sender waits for the kernel to take or
-	// finish frames before it gives up with ETIMEDOUT (link down, queue
-	// stopped for good).
-	stallTimeout = 10 * time.Second
-)
-
-func (s *sleeper) reset() { s.d = 0 }
-
-// sleep sleeps for the next back-off interval; it returns false once the
-// waiting has lasted stallTimeout.
-func (s *sleeper) sleep() bool {
-	if s.d == 0 {
-		s.d = minSleep
-		s.start = time.Now()
-	} else if time.Since(s.start) > stallTimeout {
-		return false
-	}
-	s.ts = unix.NsecToTimespec(int64(s.d))
-	unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&s.ts)), 0, 0)
-	s.d = min(2*s.d, maxSleep)
-	return true
-}
-
 // interfaceMTU returns the MTU of ifindex via SIOCGIFMTU on fd.
 func interfaceMTU(fd, ifindex int) (int, error) {
 	name, err := interfaceName(fd, ifindex)

@@ -5,9 +5,9 @@ package xsk
 import (
 	"errors"
 	"fmt"
+	"mailscan/syn/internal/backoff"
 	"net"
 	"os"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -42,7 +42,7 @@ type sender struct {
 	maxLen    int    // longest untagged frame the interface takes: MTU + Ethernet header
 	batch     uint32 // committed descriptors that make Next flush
 	closed    bool
-	sl        sleeper
+	sl        backoff.Sleeper
 
 	umem  []byte // the frames, registered with XDP_UMEM_REG
 	txMap []byte // the TX ring's mapping
@@ -257,9 +257,9 @@ func (s *sender) refill() error {
 	if err := s.kick(); err != nil {
 		return err
 	}
-	s.sl.reset()
+	s.sl.Reset()
 	for s.reclaim() == 0 {
-		if !s.sl.sleep() {
+		if !s.sl.Sleep() {
 			return opError(opSendto, os.NewSyscallError("sendto", unix.ETIMEDOUT))
 		}
 	}
@@ -318,7 +318,7 @@ func (s *sender) kick() error {
 	if left == 0 {
 		return nil
 	}
-	s.sl.reset()
+	s.sl.Reset()
 	for {
 		// sendto(fd, NULL, 0, MSG_DONTWAIT): the kernel refuses a blocking
 		// send on an AF_XDP socket (EOPNOTSUPP). Raw, as rawSend says.
@@ -345,10 +345,10 @@ func (s *sender) kick() error {
 			// Progress: kick again at once. (After a drop the kernel may
 			// not publish its consumer index until the next kick.)
 			left = now
-			s.sl.reset()
+			s.sl.Reset()
 			continue
 		}
-		if !s.sl.sleep() {
+		if !s.sl.Sleep() {
 			return opError(opSendto, os.NewSyscallError("sendto", unix.ETIMEDOUT))
 		}
 	}
@@ -371,9 +371,9 @@ func (s *sender) drain() error {
 		s.free = append(s.free, s.cur)
 		s.reserved = false
 	}
-	s.sl.reset()
+	s.sl.Reset()
 	for s.reclaim(); len(s.free) < s.frames; s.reclaim() {
-		if !s.sl.sleep() {
+		if !s.sl.Sleep() {
 			return opError(opClose, os.NewSyscallError("sendto", unix.ETIMEDOUT))
 		}
 	}
@@ -412,41 +412,6 @@ func (s *sender) release() error {
 	}
 	s.txDescs, s.cqAddrs = nil, nil
 	return err
-}
-
-// sleeper backs off from minSleep to maxSleep, so that the kernel's softirq
-// work (on a loaded CPU it runs in ksoftirqd, on the very CPU a sender is
-// pinned to) can complete the frames being waited for.
-type sleeper struct {
-	ts    unix.Timespec
-	d     time.Duration
-	start time.Time
-}
-
-const (
-	minSleep = 10 * time.Microsecond
-	maxSleep = time.Millisecond
-	// stallTimeout is how long a Sender waits for the kernel to take or
-	// complete frames before it gives up with ETIMEDOUT (link down, queue
-	// stopped for good, a queue the device cannot send on).
-	stallTimeout = 10 * time.Second
-)
-
-func (s *sleeper) reset() { s.d = 0 }
-
-// sleep sleeps for the next back-off interval; it returns false once the
-// waiting has lasted stallTimeout.
-func (s *sleeper) sleep() bool {
-	if s.d == 0 {
-		s.d = minSleep
-		s.start = time.Now()
-	} else if time.Since(s.start) > stallTimeout {
-		return false
-	}
-	s.ts = unix.NsecToTimespec(int64(s.d))
-	unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&s.ts)), 0, 0)
-	s.d = min(2*s.d, maxSleep)
-	return true
 }
 
 // interfaceMTU returns the MTU of ifindex in the calling thread's network
