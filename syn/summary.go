@@ -80,19 +80,14 @@ func (s *Scanner) fill(sum *Summary) {
 	sum.SendMode = s.mode.Load().(string)
 	sum.Seed, sum.Shard, sum.Shards = c.Seed, c.Shard, c.Shards
 	sum.Senders, sum.Rate, sum.Probes = c.Senders, c.Rate, c.Probes
-	sum.Cycle = CycleInfo{N: s.cycle.N, P: s.cycle.P, G: s.cycle.G, Start: s.cycle.Start}
+	rs := s.ResumeState()
+	sum.Cycle, sum.Positions, sum.Complete = rs.Cycle, rs.Positions, rs.Complete
 	sum.Targets = s.space.Len()
-	sum.Complete = true
 	for i := range s.senders {
 		st := &s.senders[i]
 		sum.Sent += st.sent.Load()
 		sum.Probed += st.targets.Load()
 		sum.Blocked += st.blocked.Load()
-		pos := st.pos.Load()
-		sum.Positions = append(sum.Positions, pos)
-		if pos < s.iters[i].Len() {
-			sum.Complete = false
-		}
 	}
 	if d := sum.SendEnd.Sub(sum.Start).Seconds(); d > 0 {
 		sum.SendRate = float64(sum.Sent) / d
