@@ -28,7 +28,8 @@ const (
 )
 
 var (
-	// ErrIPv6 is the reason given for an IPv6 entry: mailscan scans IPv4.
+	// ErrIPv6 is the reason Parse and ParseEntry give for an IPv6 entry:
+	// target lists are IPv4. Blocklists take IPv6 entries (ParseList).
 	ErrIPv6 = errors.New("IPv6 is not supported (IPv4 only)")
 
 	// ErrLineTooLong is the reason given for a line longer than
@@ -103,6 +104,59 @@ func parseEntry(s string) (Range, error) {
 	return Range{a, a}, err
 }
 
+// ParseEntry6 parses one IPv6 blocklist entry: an address ("2001:db8::1"),
+// a prefix ("2001:db8::/32", host bits masked off) or an inclusive range
+// ("2001:db8::1-2001:db8::9"). Zones and IPv4 addresses are errors.
+func ParseEntry6(s string) (Range6, error) {
+	r, err := parseEntry6(s)
+	if err != nil {
+		return Range6{}, fmt.Errorf("blocklist: %q: %w", truncate(s), err)
+	}
+	return r, nil
+}
+
+func parseEntry6(s string) (Range6, error) {
+	if s == "" {
+		return Range6{}, errors.New("empty entry")
+	}
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		return Range6{}, errors.New("more than one word: one entry per line, comments start with #")
+	}
+	if _, _, ok := strings.Cut(s, "/"); ok {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+			return Range6{}, fmt.Errorf("invalid IPv6 prefix")
+		}
+		return RangeFromPrefix6(p), nil
+	}
+	if lo, hi, ok := strings.Cut(s, "-"); ok {
+		first, err1 := parseAddr6(lo)
+		last, err2 := parseAddr6(hi)
+		if err := errors.Join(err1, err2); err != nil {
+			return Range6{}, err
+		}
+		if last.Less(first) {
+			return Range6{}, errors.New("range is reversed: first address is above last")
+		}
+		return Range6{first, last}, nil
+	}
+	a, err := parseAddr6(s)
+	return Range6{a, a}, err
+}
+
+func parseAddr6(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return netip.Addr{}, fmt.Errorf("invalid IPv6 address %q", truncate(s))
+	case !a.Is6() || a.Is4In6():
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address (write IPv4 entries as a.b.c.d)", truncate(s))
+	case a.Zone() != "":
+		return netip.Addr{}, fmt.Errorf("%q has a zone: zones have no place in a blocklist", truncate(s))
+	}
+	return a, nil
+}
+
 // parseAddr parses one dotted-quad IPv4 address, the part of entry.
 func parseAddr(part, entry string) (uint32, error) {
 	a, err := netip.ParseAddr(part)
@@ -153,19 +207,56 @@ func truncate(s string) string {
 	return s[:maxValueLen] + "..."
 }
 
-// Parse reads a blocklist or allowlist in ZMap's format from r: one entry
-// (see ParseEntry) per line, "#" starting a comment anywhere on a line,
-// blank lines and surrounding whitespace ignored. name is the file name
-// used in error messages.
+// Parse reads an IPv4 blocklist or allowlist in ZMap's format from r: one
+// entry (see ParseEntry) per line, "#" starting a comment anywhere on a
+// line, blank lines and surrounding whitespace ignored. name is the file
+// name used in error messages. An IPv6 entry is a bad line (ErrIPv6): use
+// ParseList where IPv6 entries belong.
 //
 // Parse reads all of r and reports every bad line, not only the first: the
 // error joins (errors.Join) one *LineError per bad line, up to
 // MaxLineErrors, then one error counting the rest. On any error the set is
 // nil. An input without entries gives an empty set and no error.
 func Parse(r io.Reader, name string) (*Set, error) {
+	l, err := parse(r, name, false)
+	if err != nil {
+		return nil, err
+	}
+	return l.V4, nil
+}
+
+// List is one blocklist file, by address family.
+type List struct {
+	// Name is the file name as given to ParseList.
+	Name string
+	// V4 and V6 hold the file's IPv4 and IPv6 entries; neither is nil.
+	V4 *Set
+	V6 *Set6
+	// V6Entries counts the file's IPv6 lines.
+	V6Entries int
+}
+
+// ParseList reads a blocklist in ZMap's format, as Parse does, but takes
+// IPv6 entries too (ParseEntry6), one family or the other per line: a
+// blocklist keeps excluding the hosts it names whatever family a scan
+// targets.
+func ParseList(r io.Reader, name string) (*List, error) { return parse(r, name, true) }
+
+// ParseListFile reads the blocklist file at path; see ParseList.
+func ParseListFile(path string) (*List, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("blocklist: %w", err)
+	}
+	defer f.Close()
+	return ParseList(f, path)
+}
+
+func parse(r io.Reader, name string, allow6 bool) (*List, error) {
 	br := bufio.NewReader(r)
 	var (
 		ranges  []Range
+		ranges6 []Range6
 		errs    []error
 		bad     int
 		lineNo  int
@@ -190,12 +281,20 @@ func Parse(r io.Reader, name string) (*Set, error) {
 				line = line[:i]
 			}
 			if line = bytes.TrimSpace(line); len(line) > 0 {
+				entry := string(line)
 				var rg Range
-				rg, reason = parseEntry(string(line))
-				if reason == nil {
+				rg, reason = parseEntry(entry)
+				switch {
+				case reason == nil:
 					ranges = append(ranges, rg)
-				} else {
-					value = truncate(string(line))
+				case allow6 && errors.Is(reason, ErrIPv6):
+					var r6 Range6
+					if r6, reason = parseEntry6(entry); reason == nil {
+						ranges6 = append(ranges6, r6)
+					}
+				}
+				if reason != nil {
+					value = truncate(entry)
 				}
 			}
 		}
@@ -219,7 +318,7 @@ func Parse(r io.Reader, name string) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return NewSet(ranges...), nil
+	return &List{Name: name, V4: NewSet(ranges...), V6: NewSet6(ranges6...), V6Entries: len(ranges6)}, nil
 }
 
 // readLine appends the next line of br, without its line ending, to buf.

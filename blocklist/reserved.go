@@ -78,3 +78,54 @@ func ReservedName(r Range) []string {
 	}
 	return out
 }
+
+// reserved6 is the IPv6 counterpart of reserved: every block outside global
+// unicast (2000::/3) that a scan could reach, and the special-purpose blocks
+// inside it, after the IANA IPv6 Special-Purpose Address Registry. ::/8 takes
+// in the unspecified, loopback, IPv4-mapped and IPv4-compatible addresses;
+// 64:ff9b::/96 is listed because a NAT64 gateway would carry a probe to an
+// IPv4 host past the IPv4 blocklist.
+var reserved6 = [...]ReservedRange{
+	{netip.MustParsePrefix("::/8"), "reserved by IETF: unspecified, loopback, IPv4-mapped, RFC 4291"},
+	{netip.MustParsePrefix("64:ff9b::/96"), "IPv4-IPv6 translation, RFC 6052"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use IPv4-IPv6 translation, RFC 8215"},
+	{netip.MustParsePrefix("100::/64"), "discard-only, RFC 6666"},
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignments, RFC 2928"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation, RFC 3849"},
+	{netip.MustParsePrefix("2002::/16"), "6to4, RFC 3056"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation, RFC 9637"},
+	{netip.MustParsePrefix("5f00::/16"), "segment routing SIDs, RFC 9602"},
+	{netip.MustParsePrefix("fc00::/7"), "unique-local, RFC 4193"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local unicast, RFC 4291"},
+	{netip.MustParsePrefix("ff00::/8"), "multicast, RFC 4291"},
+}
+
+// ReservedRanges6 lists the special-purpose IPv6 ranges that Reserved6
+// returns. It is a copy: modifying it changes neither Reserved6 nor the
+// names Policy gives.
+var ReservedRanges6 = func() []ReservedRange {
+	return append([]ReservedRange(nil), reserved6[:]...)
+}()
+
+var reservedSet6 = sync.OnceValue(func() *Set6 {
+	rs := make([]Range6, len(reserved6))
+	for i, r := range reserved6 {
+		rs[i] = RangeFromPrefix6(r.Prefix)
+	}
+	return NewSet6(rs...)
+})
+
+// Reserved6 returns the set of IPv6 addresses a scan of the public Internet
+// must not touch (see ReservedRanges6). The set is built once and shared.
+func Reserved6() *Set6 { return reservedSet6() }
+
+// reservedName6 names the reserved IPv6 ranges holding a.
+func reservedName6(a netip.Addr) []string {
+	var out []string
+	for _, e := range reserved6 {
+		if e.Prefix.Contains(a) {
+			out = append(out, e.String())
+		}
+	}
+	return out
+}
