@@ -48,6 +48,7 @@ func fuzzDialogue(t *testing.T, proto Protocol, data []byte) {
 		MaxBytes:      4096,
 		EHLOName:      "scanner.example.test",
 		Dial:          func(context.Context, string, string) (net.Conn, error) { return conn, nil },
+		Policy:        labPolicy(),
 	}
 	s, err := NewScanner(&cfg)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
+	"mailscan/blocklist"
 	"math/big"
 	"net"
 	"net/netip"
@@ -299,6 +300,16 @@ func (s *scriptServer) serve(_ string, c net.Conn) {
 
 var testAddr = netip.MustParseAddr("198.18.64.1")
 
+// labPolicy opens the lab's range, 198.18.0.0/15, which the default policy
+// excludes as reserved.
+func labPolicy() *blocklist.Policy {
+	allow, err := blocklist.ParseAllowReserved([]string{"198.18.0.0/15"})
+	if err != nil {
+		panic(err)
+	}
+	return blocklist.NewPolicy(nil, allow)
+}
+
 // testConfig is a Config for fast tests over m.
 func testConfig(m *memNet) *Config {
 	return &Config{
@@ -306,6 +317,7 @@ func testConfig(m *memNet) *Config {
 		TargetTimeout: 5 * time.Second,
 		EHLOName:      "scanner.example.test",
 		Dial:          m.Dial,
+		Policy:        labPolicy(),
 	}
 }
 

@@ -23,6 +23,7 @@ func hostileConfig() Config {
 		MaxLineBytes:   1024,
 		MaxBytes:       8192,
 		EHLOName:       "scanner.example.test",
+		Policy:         labPolicy(),
 	}
 }
 

@@ -251,7 +251,7 @@ func BenchmarkIntegrationPool(b *testing.B) {
 		wg.Wait()
 	}()
 
-	s, err := NewScanner(&Config{EHLOName: "scanner.example.test", RootCAs: p.roots})
+	s, err := NewScanner(&Config{EHLOName: "scanner.example.test", RootCAs: p.roots, Policy: labPolicy()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func measureTarpit(b *testing.B) ([]metric, error) {
 			defer ln.Close()
 		}
 	}
-	s, err := NewScanner(&Config{ReadTimeout: 5 * time.Minute, TargetTimeout: 5 * time.Minute, EHLOName: "scanner.example.test"})
+	s, err := NewScanner(&Config{ReadTimeout: 5 * time.Minute, TargetTimeout: 5 * time.Minute, EHLOName: "scanner.example.test", Policy: labPolicy()})
 	if err != nil {
 		return nil, err
 	}

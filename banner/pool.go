@@ -115,6 +115,16 @@ func Run(ctx context.Context, s *Scanner, cfg PoolConfig, in <-chan Target, out 
 			}
 			t = tt
 		}
+		if !s.Allows(t.Addr) {
+			// Not contacted: no slot, no rate token (Scan checks again).
+			stats.started.Add(1)
+			r := s.excluded(t)
+			outMu.Lock()
+			out(r)
+			stats.record(r.Status)
+			outMu.Unlock()
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

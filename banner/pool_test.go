@@ -292,7 +292,7 @@ func BenchmarkPool(b *testing.B) {
 	p := mustPKI(b)
 	srv := serverTLS(p.leaf)
 	m := &memNet{serve: greeter(srv)}
-	cfg := &Config{ReadTimeout: 10 * time.Second, TargetTimeout: 30 * time.Second, EHLOName: "scanner.example.test", Dial: m.Dial, RootCAs: p.roots}
+	cfg := &Config{ReadTimeout: 10 * time.Second, TargetTimeout: 30 * time.Second, EHLOName: "scanner.example.test", Dial: m.Dial, RootCAs: p.roots, Policy: labPolicy()}
 	s, err := NewScanner(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -33,12 +33,16 @@ const (
 	// StatusClosed: the server refused us (IMAP "* BYE", POP3 "-ERR", SMTP
 	// 4xx/5xx greeting or EHLO) or closed the connection mid-dialogue.
 	StatusClosed Status = "closed"
+	// StatusExcluded: the exclusion policy (a blocklist or a reserved range)
+	// forbids the address; nothing was sent to it.
+	StatusExcluded Status = "excluded"
 )
 
 // statuses lists every Status; its order gives Stats its counter indexes.
 var statuses = [...]Status{
 	StatusSuccess, StatusConnectionRefused, StatusConnectionTimeout,
 	StatusIOTimeout, StatusTLSError, StatusProtocolError, StatusClosed,
+	StatusExcluded,
 }
 
 // numStatuses is the number of distinct Status values.
@@ -66,6 +70,8 @@ func (s Status) index() int {
 		return 5
 	case StatusClosed:
 		return 6
+	case StatusExcluded:
+		return 7
 	}
 	return -1
 }

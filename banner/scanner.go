@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailscan/banner/fingerprint"
+	"mailscan/blocklist"
 )
 
 // Defaults applied by NewScanner to zero Config fields.
@@ -76,6 +77,10 @@ type Config struct {
 	// Dial opens the TCP connection. Default (nil): a net.Dialer bound to
 	// SourceIP. Tests inject in-memory transports here.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Policy is the exclusion policy, checked right before every dial
+	// (also with a custom Dial): a target it denies gets StatusExcluded and
+	// no packet. Default: blocklist.DefaultPolicy(), the reserved ranges.
+	Policy *blocklist.Policy
 }
 
 // Scanner runs dialogues. It is safe for concurrent use; one Scanner serves
@@ -130,6 +135,9 @@ func NewScanner(cfg *Config) (*Scanner, error) {
 	if c.Matcher == nil {
 		c.Matcher = fingerprint.Builtin()
 	}
+	if c.Policy == nil {
+		c.Policy = blocklist.DefaultPolicy()
+	}
 	s := &Scanner{cfg: c, tlsConfig: newTLSConfig()}
 	if c.Dial != nil {
 		s.dialer = func(ctx context.Context, raddr netip.AddrPort) (net.Conn, error) {
@@ -177,6 +185,18 @@ func validEHLOName(name string) error {
 // Config returns the configuration in effect, defaults filled in.
 func (s *Scanner) Config() Config { return s.cfg }
 
+// Allows reports whether the exclusion policy lets the scanner contact a.
+func (s *Scanner) Allows(a netip.Addr) bool { return s.cfg.Policy.Allows(a) }
+
+// excluded returns the result of a target the policy denies.
+func (s *Scanner) excluded(t Target) *Result {
+	return &Result{
+		IP: t.Addr, Port: t.Port, Protocol: t.Protocol, Status: StatusExcluded,
+		Time:  time.Now().UTC().Truncate(time.Millisecond),
+		Error: "banner: not contacted: " + s.cfg.Policy.Reason(t.Addr),
+	}
+}
+
 // scan is the state of one target's dialogue.
 type scan struct {
 	s          *Scanner
@@ -209,7 +229,13 @@ type cleartextSide struct {
 //
 // ctx ends the scan early: a canceled scan returns at once with status
 // connection-timeout, tls-error or io-timeout depending on its phase.
+//
+// A target the exclusion policy denies is never contacted: its result has
+// StatusExcluded and says why.
 func (s *Scanner) Scan(ctx context.Context, t Target) *Result {
+	if !s.Allows(t.Addr) {
+		return s.excluded(t)
+	}
 	// Scan's frame is kept tiny and the dial and the wait for a greeting
 	// happen right below it, so that a goroutine dialing or waiting on a
 	// silent server fits in a 4 KiB stack rather than 8: at 10,000
