@@ -110,3 +110,27 @@ func TestReserved6IsACopy(t *testing.T) {
 		t.Fatalf("after editing ReservedRanges6, Reason = %q, want %q", got, want)
 	}
 }
+
+// TestPolicyDeny4 checks the effective IPv4 blocklist against hand-picked
+// answers (not against another computation of it).
+func TestPolicyDeny4(t *testing.T) {
+	user := mustList(t, "u.txt", "8.8.8.8\n198.18.5.0/24\n")
+	allow, _ := blocklist.ParseAllowReserved([]string{"198.18.0.0/15", "10.0.0.0/8"})
+	bl := blocklist.NewPolicy([]*blocklist.List{user}, allow).Deny4()
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"8.8.8.8", true},         // user
+		{"198.18.5.7", true},      // user beats allow-reserved
+		{"198.18.6.1", false},     // allowed reserved
+		{"10.1.2.3", false},       // allowed reserved
+		{"192.168.1.1", true},     // reserved
+		{"255.255.255.255", true}, // reserved
+		{"1.1.1.1", false},
+	} {
+		if got := bl.ContainsAddr(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("Deny4 contains %s = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+}

@@ -1138,8 +1138,8 @@ cmd_demo() {
 		"$(IFS=,; echo "${ALL_PORTS[*]}")" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
 	"${scan[@]}" syn -p "$(IFS=,; echo "${ALL_PORTS[*]}")" -r 20000 --cooldown 3 --allow-reserved 198.18.0.0/15 \
 		-b "$LAB_DIR/blocklist.txt" -o "$out/hits.csv" --metadata "$out/syn-metadata.json" "$TARGET_RANGE"
-	printf '\n$ mailscan banner -i %s -o %s\n' "$out/hits.csv" "$out/results.jsonl"
-	"${scan[@]}" banner -i "$out/hits.csv" -o "$out/results.jsonl" --metadata "$out/banner-metadata.json"
+	printf '\n$ mailscan banner --allow-reserved 198.18.0.0/15 -b %s -i %s -o %s\n' "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$out/results.jsonl"
+	"${scan[@]}" banner --allow-reserved 198.18.0.0/15 -b "$LAB_DIR/blocklist.txt" -i "$out/hits.csv" -o "$out/results.jsonl" --metadata "$out/banner-metadata.json"
 	if "$bin" help report >/dev/null 2>&1; then
 		printf '\n$ mailscan report -i %s\n' "$out/results.jsonl"
 		"$bin" report -i "$out/results.jsonl"

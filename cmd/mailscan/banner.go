@@ -17,6 +17,7 @@ import (
 
 	"mailscan/banner"
 	"mailscan/banner/fingerprint"
+	"mailscan/blocklist"
 	"mailscan/syn/hitlist"
 	"mailscan/syn/targets"
 )
@@ -60,6 +61,7 @@ type grabFlags struct {
 	sourceIP       string
 	ehlo           string
 	recog          string
+	reportExcluded bool
 }
 
 func (f *grabFlags) register(fs *flag.FlagSet) {
@@ -73,18 +75,22 @@ func (f *grabFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sourceIP, "source-ip", "", "local `address` to connect from")
 	fs.StringVar(&f.ehlo, "ehlo", "", "`name` to send in EHLO (default: this machine's host name)")
 	fs.StringVar(&f.recog, "recog", "", "also match greetings against the Recog XML database in `dir`")
+	fs.BoolVar(&f.reportExcluded, "report-excluded", false, "write a result with status excluded for each target the exclusion policy refuses (never contacted either way)")
 }
 
 // grabber is a configured banner stage: scanner, pool settings, protocol
 // map.
 type grabber struct {
-	scanner   *banner.Scanner
-	pool      banner.PoolConfig
-	overrides map[uint16]banner.Protocol
-	stats     *banner.Stats
+	scanner        *banner.Scanner
+	pool           banner.PoolConfig
+	overrides      map[uint16]banner.Protocol
+	stats          *banner.Stats
+	reportExcluded bool
 }
 
-func (f *grabFlags) grabber(e *env) (*grabber, error) {
+// grabber configures the banner stage; pol is the exclusion policy every
+// dial is checked against.
+func (f *grabFlags) grabber(e *env, pol *blocklist.Policy) (*grabber, error) {
 	overrides, err := banner.ParseOverrides(f.proto)
 	if err != nil {
 		return nil, usagef("--proto: %v", err)
@@ -97,7 +103,7 @@ func (f *grabFlags) grabber(e *env) (*grabber, error) {
 	}
 	cfg := &banner.Config{
 		ReadTimeout: f.timeout, TargetTimeout: f.targetTimeout, ConnectTimeout: f.connectTimeout,
-		EHLOName: f.ehlo,
+		EHLOName: f.ehlo, Policy: pol,
 	}
 	if f.sourceIP != "" {
 		a, err := netip.ParseAddr(f.sourceIP)
@@ -126,7 +132,7 @@ func (f *grabFlags) grabber(e *env) (*grabber, error) {
 	} else if lerr == nil && got > 0 {
 		e.log.Debug("open files limit", "limit", got)
 	}
-	g := &grabber{scanner: s, overrides: overrides, stats: new(banner.Stats)}
+	g := &grabber{scanner: s, overrides: overrides, stats: new(banner.Stats), reportExcluded: f.reportExcluded}
 	g.pool = banner.PoolConfig{Concurrency: conc, Rate: f.rate, Stats: g.stats}
 	return g, nil
 }
@@ -158,17 +164,21 @@ func (g *grabber) target(h hitlist.Hit) (banner.Target, error) {
 
 // resultWriter writes results as JSON lines, flushing each one so that a
 // consumer sees results as they are made. Its methods are called from the
-// pool, never concurrently.
+// pool, never concurrently. Results of excluded targets are written only
+// when asked for.
 type resultWriter struct {
-	w   *bufio.Writer
-	err error
-	n   int
+	w              *bufio.Writer
+	err            error
+	n              int
+	reportExcluded bool
 }
 
-func newResultWriter(w io.Writer) *resultWriter { return &resultWriter{w: bufio.NewWriter(w)} }
+func newResultWriter(w io.Writer, reportExcluded bool) *resultWriter {
+	return &resultWriter{w: bufio.NewWriter(w), reportExcluded: reportExcluded}
+}
 
 func (rw *resultWriter) write(r *banner.Result) {
-	if rw.err != nil {
+	if rw.err != nil || (r.Status == banner.StatusExcluded && !rw.reportExcluded) {
 		return
 	}
 	b, err := json.Marshal(r)
@@ -208,14 +218,18 @@ func clockString(d time.Duration) string {
 
 // bannerMeta is banner's --metadata file.
 type bannerMeta struct {
-	Command     string               `json:"command"`
-	Start       time.Time            `json:"start"`
-	End         time.Time            `json:"end"`
-	Interrupted bool                 `json:"interrupted"`
-	Input       string               `json:"input"`
-	InputLines  int                  `json:"input_lines"`
-	BadLines    int64                `json:"bad_lines"`
-	Skipped     int64                `json:"skipped"`
+	Command     string    `json:"command"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Interrupted bool      `json:"interrupted"`
+	Input       string    `json:"input"`
+	InputLines  int       `json:"input_lines"`
+	BadLines    int64     `json:"bad_lines"`
+	Skipped     int64     `json:"skipped"`
+	// Excluded counts targets the exclusion policy refused: never
+	// contacted.
+	Excluded    int64                `json:"excluded"`
+	Blocklists  []targets.FileCount  `json:"blocklists,omitempty"`
 	Results     int                  `json:"results"`
 	Concurrency int                  `json:"concurrency"`
 	Rate        float64              `json:"rate"`
@@ -227,14 +241,16 @@ type bannerMeta struct {
 func runBanner(ctx context.Context, e *env, args []string) error {
 	var (
 		f              grabFlags
+		ex             exclusionFlags
 		in, out, ports string
 		quiet          bool
 		metaPath       string
 	)
 	fs := newFlagSet(cmdBanner, e)
 	f.register(fs)
-	fs.StringVar(&in, "i", "", "read the hit list from `file` (default stdin)")
-	fs.StringVar(&out, "o", "", "write results to `file` (default stdout)")
+	ex.register(fs)
+	fs.StringVar(&in, "i", "", "read the hit list from `file` (default and -: stdin)")
+	fs.StringVar(&out, "o", "", "write results to `file` (default and -: stdout)")
 	fs.StringVar(&ports, "p", "", "`ports` for input lines that carry only an address")
 	fs.BoolVar(&quiet, "q", false, "no status line")
 	fs.StringVar(&metaPath, "metadata", "", "write a JSON summary to `file`")
@@ -251,37 +267,35 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 			return usagef("-p: %v", err)
 		}
 	}
-	g, err := f.grabber(e)
+	pol, err := ex.policy(e)
 	if err != nil {
 		return err
 	}
-	var r io.Reader = e.stdin
-	name := "stdin"
-	if in != "" {
-		file, err := os.Open(in)
-		if err != nil {
-			return usageError{err}
-		}
-		defer file.Close()
-		r, name = file, in
+	g, err := f.grabber(e, pol)
+	if err != nil {
+		return err
 	}
-	var w io.Writer = e.stdout
-	if out != "" {
-		file, err := os.Create(out)
-		if err != nil {
-			return usageError{err}
-		}
-		defer file.Close()
-		w = file
+	r, name, closeIn, err := openInput(e, in)
+	if err != nil {
+		return err
 	}
+	defer closeIn()
+	w, closeOut, err := openOutput(e, out, false)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
 	meta := bannerMeta{Command: "banner", Start: time.Now().UTC(), Input: name, Concurrency: g.pool.Concurrency, Rate: g.pool.Rate}
-	rw := newResultWriter(w)
+	for _, l := range pol.Lists() {
+		meta.Blocklists = append(meta.Blocklists, targets.FileCount{File: l.Name, IPv6Entries: l.V6Entries})
+	}
+	rw := newResultWriter(w, g.reportExcluded)
 
 	// The input is read as a stream: the first grabs start before it ends.
 	// On SIGINT the reading stops; grabs in flight finish (each within its
 	// deadline) and their results are written.
 	targetsCh := make(chan banner.Target)
-	var badLines, skipped atomic.Int64
+	var badLines, skipped, fed atomic.Int64
 	reader := hitlist.NewReader(r, name, &hitlist.ReaderConfig{Ports: defPorts})
 	go func() {
 		defer close(targetsCh)
@@ -312,6 +326,7 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 			}
 			select {
 			case targetsCh <- t:
+				fed.Add(1)
 			case <-ctx.Done():
 				return
 			}
@@ -334,8 +349,9 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 	meta.BadLines, meta.Skipped = badLines.Load(), skipped.Load()
 	meta.Results = rw.n
 	meta.Stats = g.stats.Snapshot()
+	meta.Excluded = meta.Stats.ByStatus[banner.StatusExcluded]
 	meta.MaxRSSBytes = maxRSS()
-	e.log.Info("banner done", "results", rw.n, "success", meta.Stats.Success, "bad_lines", meta.BadLines, "skipped", meta.Skipped, "interrupted", meta.Interrupted)
+	e.log.Info("banner done", "results", rw.n, "success", meta.Stats.Success, "excluded", meta.Excluded, "bad_lines", meta.BadLines, "skipped", meta.Skipped, "interrupted", meta.Interrupted)
 	if metaPath != "" {
 		if merr := writeJSON(metaPath, meta); merr != nil && err == nil {
 			err = merr
@@ -344,7 +360,40 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 	if rw.err != nil && err == nil {
 		err = fmt.Errorf("writing results: %w", rw.err)
 	}
+	if err == nil && fed.Load() == 0 && meta.InputLines > 0 && !meta.Interrupted {
+		err = usagef("%s: %d lines but no target to grab (%d bad lines, %d skipped: not open or no protocol for the port)",
+			name, meta.InputLines, meta.BadLines, meta.Skipped)
+	}
 	return err
+}
+
+// openInput opens path for reading; "" and "-" are standard input.
+func openInput(e *env, path string) (r io.Reader, name string, closeFn func(), err error) {
+	if path == "" || path == "-" {
+		return e.stdin, "stdin", func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, usageError{err}
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, "", nil, usagef("%s is a directory", path)
+	}
+	return f, path, func() { f.Close() }, nil
+}
+
+// openOutput opens path for writing, truncated, or appended to when
+// resuming; "" and "-" are standard output.
+func openOutput(e *env, path string, appendTo bool) (w io.Writer, closeFn func() error, err error) {
+	if path == "" || path == "-" {
+		return e.stdout, func() error { return nil }, nil
+	}
+	f, err := createOutput(path, appendTo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
 }
 
 // startStatus prints line() on stderr once a second until the returned

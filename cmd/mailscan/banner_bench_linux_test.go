@@ -46,7 +46,7 @@ func BenchmarkIntegrationBannerDovecot(b *testing.B) {
 		refRate := float64(rr.Success) / rr.Seconds
 
 		meta := filepath.Join(l.dir, "dovecot-meta.json")
-		cmd := exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), l.bin, "banner", "-q", "-i", in, "-o", "/dev/null",
+		cmd := exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), l.bin, "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", in, "-o", "/dev/null",
 			"--metadata", meta, "--concurrency", conc)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("mailscan banner: %v\n%s", err, out)
@@ -80,7 +80,7 @@ func BenchmarkIntegrationBannerGreeter(b *testing.B) {
 	in := l.serviceTargets(b, 20000, "2143", "2993")
 	for range b.N {
 		meta := filepath.Join(l.dir, "greeter-meta.json")
-		cmd := exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), l.bin, "banner", "-q", "-i", in, "-o", "/dev/null",
+		cmd := exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), l.bin, "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", in, "-o", "/dev/null",
 			"--metadata", meta, "--proto", "2143=imap,2993=imaps", "--concurrency", "1000")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("mailscan banner: %v\n%s", err, out)

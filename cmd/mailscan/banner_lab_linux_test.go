@@ -119,7 +119,7 @@ func TestIntegrationBannerDovecot(t *testing.T) {
 	hits := filepath.Join(dir, "hits.txt")
 	os.WriteFile(hits, []byte(strings.Join(want, "\n")+"\n"), 0o644)
 	out := filepath.Join(dir, "results.jsonl")
-	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "-i", hits, "-o", out, "--concurrency", "100")
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", hits, "-o", out, "--concurrency", "100")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -257,7 +257,7 @@ func TestIntegrationBannerGreeter(t *testing.T) {
 	startRole(t, l.get("LAB_TARGET_NS"), "greeter", "MAILSCAN_GREET_PLAIN=2143", "MAILSCAN_GREET_TLS=2993")
 	in := l.serviceTargets(t, 4000, "2143", "2993")
 	meta := filepath.Join(t.TempDir(), "meta.json")
-	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "-i", in, "-o", "/dev/null", "--metadata", meta,
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", in, "-o", "/dev/null", "--metadata", meta,
 		"--proto", "2143=imap,2993=imaps", "--concurrency", "1000")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -278,7 +278,7 @@ func TestIntegrationBannerTarpit(t *testing.T) {
 	startRole(t, l.get("LAB_TARGET_NS"), "tarpit", "MAILSCAN_TARPIT_PORT=2110")
 	in := l.serviceTargets(t, 10000, "2110", "2110")
 	meta := filepath.Join(t.TempDir(), "meta.json")
-	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "-i", in, "-o", "/dev/null", "--metadata", meta,
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", in, "-o", "/dev/null", "--metadata", meta,
 		"--proto", "2110=pop3", "--concurrency", "10000", "--timeout", "4s")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -320,7 +320,7 @@ func TestIntegrationBannerPostfix(t *testing.T) {
 	hits := filepath.Join(dir, "hits.txt")
 	os.WriteFile(hits, []byte(strings.Join(want, "\n")+"\n"), 0o644)
 	out := filepath.Join(dir, "results.jsonl")
-	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "-i", hits, "-o", out, "--concurrency", "100", "--ehlo", "scanner.lab.mailscan.test")
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", hits, "-o", out, "--concurrency", "100", "--ehlo", "scanner.lab.mailscan.test")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

@@ -305,12 +305,16 @@ func (l *labEnv) startCapture(t *testing.T) *capture {
 	}
 	c := &capture{file: filepath.Join(t.TempDir(), "syns.pcap")}
 	c.cmd = exec.Command("ip", "netns", "exec", l.get("LAB_TARGET_NS"), "tcpdump", "-i", l.get("LAB_TARGET_IF"),
-		"-n", "-U", "-B", "16384", "-w", c.file, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
+		"-n", "-U", "--immediate-mode", "-B", "16384", "-w", c.file, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
 	stderr, _ := c.cmd.StderrPipe()
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// tcpdump says "listening on" once its filter is attached.
+	// tcpdump says "listening on" before its ring sees every frame: a
+	// scan started right after that line can lose its first SYNs. So the
+	// capture is ready only once a canary SYN (a connect to a closed port
+	// of an address no test scans: 198.18.127.254:9, in the open service
+	// range) is in the file.
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "listening on") {
@@ -319,13 +323,36 @@ func (l *labEnv) startCapture(t *testing.T) *capture {
 	}
 	go io.Copy(io.Discard, stderr)
 	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
-	return c
+	for i := 0; ; i++ {
+		exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), "bash", "-c", "exec 3<>/dev/tcp/"+captureCanary+"/9").Run()
+		if st, err := os.Stat(c.file); err == nil && st.Size() > 24 { // 24: the pcap file header
+			return c
+		}
+		if i == 100 {
+			t.Fatal("tcpdump never saw the canary SYN")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
+
+// captureCanary is the address startCapture connects to until the capture
+// sees it.
+const captureCanary = "198.18.127.254"
 
 // stop ends tcpdump and returns every probe it saw as "ip:port" → count:
 // SYNs from the probes' source ports (61000-65535) to the lab's ports, so
 // that neither the banner stage's own connections nor control probes count.
 func (c *capture) stop(t *testing.T) map[string]int {
+	return c.stopWhere(t, func(tcp *layers.TCP) bool { return tcp.SrcPort >= 61000 && tcp.DstPort < 49152 })
+}
+
+// stopAll ends tcpdump and returns every SYN it saw, whatever its ports:
+// probes and the banner stage's connections alike.
+func (c *capture) stopAll(t *testing.T) map[string]int {
+	return c.stopWhere(t, func(*layers.TCP) bool { return true })
+}
+
+func (c *capture) stopWhere(t *testing.T, keep func(*layers.TCP) bool) map[string]int {
 	t.Helper()
 	time.Sleep(200 * time.Millisecond) // let the last frames reach the file; not a timing assertion
 	c.cmd.Process.Signal(syscall.SIGINT)
@@ -344,10 +371,7 @@ func (c *capture) stop(t *testing.T) map[string]int {
 	for pkt := range src.Packets() {
 		ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 		tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
-		if ip == nil || tcp == nil {
-			continue
-		}
-		if tcp.SrcPort < 61000 || tcp.DstPort >= 49152 {
+		if ip == nil || tcp == nil || !keep(tcp) {
 			continue
 		}
 		a, _ := netip.AddrFromSlice(ip.DstIP.To4())

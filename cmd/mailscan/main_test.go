@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -119,7 +120,7 @@ func TestSynPlanExclusions(t *testing.T) {
 	if err := fs.Parse([]string{"-b", bl, "--allow-reserved", "198.18.16.0/23", "-p", "143,993", "198.18.16.0/24", "10.1.2.0/30"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.plan(fs.Args())
+	p, err := f.plan(&env{stderr: io.Discard, log: slog.New(slog.DiscardHandler)}, fs.Args())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,21 +165,65 @@ func TestFingerprintCommand(t *testing.T) {
 }
 
 // TestBannerBadInputLines: bad hit-list lines are reported with their line
-// numbers and skipped; they never stop the run.
+// numbers and skipped; they never stop the run. An input with lines but no
+// usable target at all is an error.
 func TestBannerBadInputLines(t *testing.T) {
-	// Every good line targets a port no protocol maps to, so nothing is
-	// dialled: the test needs no network.
-	in := "198.18.16.1:7\nnot an address\n198.18.16.2:99999\n"
+	// The good lines target a port no protocol maps to or a reserved
+	// address, so nothing is dialled: the test needs no network.
+	in := "198.18.16.1:7\nnot an address\n198.18.16.2:99999\n10.1.2.3:143\n"
 	code, out, stderr := runMain(t, in, "banner", "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if out != "" {
-		t.Errorf("results for no target: %q", out)
+		t.Errorf("results without --report-excluded: %q", out)
 	}
-	for _, want := range []string{"stdin:1: 198.18.16.1:7: no protocol for port 7", `stdin:2: \"not an address\"`, `stdin:3: \"198.18.16.2:99999\"`} {
+	for _, want := range []string{"stdin:1: 198.18.16.1:7: no protocol for port 7", `stdin:2: \"not an address\"`, `stdin:3: \"198.18.16.2:99999\"`, "excluded=1"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+	code, _, stderr = runMain(t, in[:strings.LastIndex(in[:len(in)-1], "\n")+1], "banner", "-q")
+	if want := "stdin: 3 lines but no target to grab (2 bad lines, 1 skipped"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("only bad lines: exit %d, want 2 and %q:\n%s", code, want, stderr)
+	}
+}
+
+// TestBannerReportExcluded: an excluded target is written, with the reason,
+// only when asked; it is never dialled (the address is reserved: a dial
+// would fail the test with another status).
+func TestBannerReportExcluded(t *testing.T) {
+	dir := t.TempDir()
+	bl := filepath.Join(dir, "optout.txt")
+	os.WriteFile(bl, []byte("# opted out\n198.18.16.0/24\n2001:db8::/32\n"), 0o644)
+	code, out, stderr := runMain(t, "198.18.16.5:143\n127.0.0.1:110\n", "banner", "-q", "--report-excluded", "-b", bl, "--allow-reserved", "198.18.0.0/15")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := map[string]string{
+		"198.18.16.5:143": "banner: not contacted: blocklist " + bl,
+		"127.0.0.1:110":   "banner: not contacted: reserved range 127.0.0.0/8 (loopback, RFC 1122)",
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d results, want %d:\n%s", len(lines), len(want), out)
+	}
+	for _, line := range lines {
+		var r struct {
+			IP     string `json:"ip"`
+			Port   int    `json:"port"`
+			Status string `json:"status"`
+			Error  string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		key := r.IP + ":" + strconv.Itoa(r.Port)
+		if r.Status != "excluded" || r.Error != want[key] {
+			t.Errorf("%s: status %q error %q, want excluded, %q", key, r.Status, r.Error, want[key])
+		}
+	}
+	if !strings.Contains(stderr, "blocklist "+bl+": 1 IPv6 entries, applied to IPv6 targets") {
+		t.Errorf("the IPv6 entry is not reported:\n%s", stderr)
 	}
 }

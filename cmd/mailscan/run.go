@@ -251,12 +251,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	p, err := f.plan(fs.Args())
+	p, err := f.plan(e, fs.Args())
 	if err != nil {
 		return err
 	}
 	e.log.Info(p.exclusionSummary())
-	g, err := gf.grabber(e)
+	g, err := gf.grabber(e, p.policy)
 	if err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	e.log.Info("privileges dropped before any grab", "now", privs)
 
-	rw := newResultWriter(resultsW)
+	rw := newResultWriter(resultsW, g.reportExcluded)
 	bm := &bannerMeta{Command: "run", Start: time.Now().UTC(), Input: "syn", Concurrency: g.pool.Concurrency, Rate: g.pool.Rate}
 	targetsCh := make(chan banner.Target)
 	feedStop := make(chan struct{})

@@ -51,31 +51,31 @@ func init() { cmdSyn.run = runSyn }
 
 // synFlags are the flags syn shares with run.
 type synFlags struct {
-	allowlists, blocklists, allowReserved listFlag
-	ports                                 string
-	maxTargets                            uint64
-	seed                                  string
-	shards, shard                         uint64
-	rate                                  float64
-	bandwidth                             string
-	probes, senders, batch                int
-	tcpOptions                            string
-	iface, source, gatewayMAC             string
-	sourcePorts                           string
-	ttl                                   uint
-	cooldown                              time.Duration
-	closed                                bool
-	quiet                                 bool
-	metadata                              string
-	resume                                string
-	dryRun                                bool
-	sendMode                              string
+	exclusionFlags
+	allowlists                listFlag
+	ports                     string
+	maxTargets                uint64
+	seed                      string
+	shards, shard             uint64
+	rate                      float64
+	bandwidth                 string
+	probes, senders, batch    int
+	tcpOptions                string
+	iface, source, gatewayMAC string
+	sourcePorts               string
+	ttl                       uint
+	cooldown                  time.Duration
+	closed                    bool
+	quiet                     bool
+	metadata                  string
+	resume                    string
+	dryRun                    bool
+	sendMode                  string
 }
 
 func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.allowlists, "w", "allowlist `file` of targets (ZMap format); repeatable")
-	fs.Var(&f.blocklists, "b", "blocklist `file` (ZMap format: address or CIDR per line, # comments); repeatable")
-	fs.Var(&f.allowReserved, "allow-reserved", "scan this reserved `CIDR` (e.g. 198.18.0.0/15) if targeted; repeatable")
+	f.exclusionFlags.register(fs)
 	fs.StringVar(&f.ports, "p", targets.DefaultPorts, "`ports` to probe: list and ranges")
 	fs.Uint64Var(&f.maxTargets, "n", 0, "probe at most `N` targets (0: all)")
 	fs.StringVar(&f.seed, "seed", "", "seed of the scan order (default random; printed in the metadata)")
@@ -106,63 +106,31 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 // the exclusions did.
 type scanPlan struct {
 	cfg      syn.Config
+	policy   *blocklist.Policy
 	excluded targets.Excluded
-	byFile   []fileCount
 	resume   *syn.ResumeState
-}
-
-type fileCount struct {
-	name  string
-	count uint64
 }
 
 // plan turns flags and arguments into a scan config. Every error is the
 // user's to fix: a usage error.
-func (f *synFlags) plan(args []string) (*scanPlan, error) {
-	var tset []blocklist.Range
-	for _, a := range args {
-		r, err := blocklist.ParseEntry(a)
-		if err != nil {
-			return nil, usagef("bad target %q: %v", a, err)
-		}
-		tset = append(tset, r)
+func (f *synFlags) plan(e *env, args []string) (*scanPlan, error) {
+	pol, err := f.policy(e)
+	if err != nil {
+		return nil, err
 	}
-	tgt := blocklist.NewSet(tset...)
-	for _, file := range f.allowlists {
-		s, err := blocklist.ParseFile(file)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		tgt = tgt.Union(s)
-	}
-	if tgt.Len() == 0 {
+	allowed, excl, err := (&targets.Spec{Entries: args, Allowlists: f.allowlists, Policy: pol}).Build()
+	var ae *targets.AllExcludedError
+	switch {
+	case errors.Is(err, targets.ErrNoTargets):
 		return nil, usagef("no targets: give CIDRs or addresses as arguments, or -w FILE")
-	}
-	user := blocklist.NewSet()
-	var byFile []fileCount
-	for _, file := range f.blocklists {
-		s, err := blocklist.ParseFile(file)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		byFile = append(byFile, fileCount{file, tgt.Intersect(s).Len()})
-		user = user.Union(s)
-	}
-	var ar []blocklist.Range
-	for _, a := range f.allowReserved {
-		r, err := blocklist.ParseEntry(a)
-		if err != nil {
-			return nil, usagef("bad --allow-reserved %q: %v", a, err)
-		}
-		ar = append(ar, r)
-	}
-	allowed, excl := targets.Build(tgt, user, blocklist.NewSet(ar...))
-	if allowed.Len() == 0 {
-		msg := "no targets left to scan: " + excl.String()
-		if excl.Reserved > 0 {
+	case errors.As(err, &ae):
+		msg := "no targets left to scan: " + ae.Excluded.String()
+		if ae.Excluded.Reserved > 0 {
 			msg += "; to scan a reserved range on purpose, name it with --allow-reserved CIDR"
 		}
 		return nil, usageError{errors.New(msg)}
+	case err != nil:
+		return nil, usageError{err}
 	}
 	ports, err := targets.ParsePorts(f.ports)
 	if err != nil {
@@ -245,7 +213,7 @@ func (f *synFlags) plan(args []string) (*scanPlan, error) {
 		}
 		cfg.Rate = pace.BandwidthToRate(bps, 14+20+20+opts.Len())
 	}
-	p := &scanPlan{cfg: cfg, excluded: excl, byFile: byFile}
+	p := &scanPlan{cfg: cfg, policy: pol, excluded: excl}
 	if f.resume != "" {
 		if _, err := os.Stat(f.resume); err == nil {
 			rs, err := syn.ReadResumeFile(f.resume)
@@ -271,8 +239,11 @@ func (p *scanPlan) exclusionSummary() string {
 		ports = "port"
 	}
 	s := fmt.Sprintf("targets: %d addresses × %d %s; %s", e.Allowed, len(p.cfg.Ports), ports, e.String())
-	for _, fc := range p.byFile {
-		s += fmt.Sprintf("; blocklist %s removed %d", fc.name, fc.count)
+	for _, fc := range p.excluded.ByFile {
+		s += fmt.Sprintf("; blocklist %s removed %d", fc.File, fc.Count)
+		if fc.IPv6Entries > 0 {
+			s += fmt.Sprintf(" (its %d IPv6 entries apply to IPv6 targets: none in this scan)", fc.IPv6Entries)
+		}
 	}
 	return s
 }
@@ -291,7 +262,7 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("-O: %v", err)
 	}
-	p, err := f.plan(fs.Args())
+	p, err := f.plan(e, fs.Args())
 	if err != nil {
 		return err
 	}

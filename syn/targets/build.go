@@ -2,20 +2,13 @@ package targets
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"mailscan/blocklist"
 )
-
-// EffectiveBlocklist returns the addresses a scan must never probe: the
-// reserved ranges (blocklist.Reserved) minus allowReserved, plus
-// userBlock. userBlock always wins: an address it holds is blocked even if
-// allowReserved holds it too. Either argument may be nil.
-func EffectiveBlocklist(userBlock, allowReserved *blocklist.Set) *blocklist.Set {
-	return blocklist.Reserved().Subtract(allowReserved).Union(userBlock)
-}
 
 // Excluded counts the target addresses an exclusion removed. An address
 // both reserved and in a user blocklist counts as User only, so that
@@ -32,10 +25,22 @@ type Excluded struct {
 	// an address counts for the most specific one.
 	ByReserved []ReservedCount `json:"by_reserved,omitempty"`
 
-	// Blocklist is the effective blocklist (see EffectiveBlocklist): the
-	// scanner checks every destination against it once more before
-	// sending.
+	// ByFile counts, per user blocklist in the order given, the target
+	// addresses it holds (an address in two files counts in both).
+	ByFile []FileCount `json:"by_file,omitempty"`
+
+	// Blocklist is the policy's effective IPv4 blocklist
+	// (blocklist.Policy.Deny4): the scanner checks every destination
+	// against it once more before sending.
 	Blocklist *blocklist.Set `json:"-"`
+}
+
+// FileCount is how many target addresses one blocklist file holds, and how
+// many IPv6 entries it has (which apply to IPv6 targets only).
+type FileCount struct {
+	File        string `json:"file"`
+	Count       uint64 `json:"count"`
+	IPv6Entries int    `json:"ipv6_entries,omitempty"`
 }
 
 // ReservedCount is how many target addresses one reserved range removed.
@@ -66,18 +71,21 @@ func (e Excluded) String() string {
 	return b.String()
 }
 
-// Build returns the addresses of targets that may be scanned: targets minus
-// the effective blocklist (reserved ranges not in allowReserved, plus
-// userBlock, which always wins), and what each exclusion removed. Any
-// argument may be nil, which is the empty set; a nil or empty result is the
-// caller's to report ("nothing left to scan").
-func Build(targets, userBlock, allowReserved *blocklist.Set) (allowed *blocklist.Set, excluded Excluded) {
-	deny := EffectiveBlocklist(userBlock, allowReserved)
+// Build returns the addresses of targets that policy allows, and what each
+// exclusion removed. A nil targets is the empty set; a nil policy is
+// blocklist.DefaultPolicy(). An empty result is the caller's to report
+// ("nothing left to scan").
+func Build(targets *blocklist.Set, policy *blocklist.Policy) (allowed *blocklist.Set, excluded Excluded) {
+	if policy == nil {
+		policy = blocklist.DefaultPolicy()
+	}
+	deny := policy.Deny4()
 	allowed = targets.Subtract(deny)
 
 	// Targets hit by reserved ranges that no user blocklist already took.
-	notUser := targets.Subtract(userBlock)
-	byReserved := notUser.Intersect(blocklist.Reserved()).Subtract(allowReserved)
+	user := policy.User4()
+	notUser := targets.Subtract(user)
+	byReserved := notUser.Intersect(blocklist.Reserved()).Subtract(policy.AllowReserved4())
 
 	excluded = Excluded{
 		Targets:   targets.Len(),
@@ -89,7 +97,60 @@ func Build(targets, userBlock, allowReserved *blocklist.Set) (allowed *blocklist
 	if byReserved.Len() > 0 {
 		excluded.ByReserved = breakdown(byReserved)
 	}
+	for _, l := range policy.Lists() {
+		excluded.ByFile = append(excluded.ByFile, FileCount{File: l.Name, Count: targets.Intersect(l.V4).Len(), IPv6Entries: l.V6Entries})
+	}
 	return allowed, excluded
+}
+
+// Spec names a scan's targets as a user gives them: entries (addresses,
+// CIDR prefixes, ranges), allowlist files in ZMap's format, and the
+// exclusion policy.
+type Spec struct {
+	Entries    []string
+	Allowlists []string
+	// Policy is the exclusion policy (nil: blocklist.DefaultPolicy()).
+	Policy *blocklist.Policy
+}
+
+// ErrNoTargets is returned by Spec.Build when no target is named at all.
+var ErrNoTargets = errors.New("targets: no targets given")
+
+// AllExcludedError is returned by Spec.Build when targets were named but
+// the exclusions removed every one.
+type AllExcludedError struct{ Excluded Excluded }
+
+func (e *AllExcludedError) Error() string {
+	return "targets: no targets left to scan: " + e.Excluded.String()
+}
+
+// Build parses the entries and allowlists and removes what the policy
+// excludes. A bad entry or allowlist line is an error naming it.
+func (s *Spec) Build() (*blocklist.Set, Excluded, error) {
+	var rs []blocklist.Range
+	for _, a := range s.Entries {
+		r, err := blocklist.ParseEntry(a)
+		if err != nil {
+			return nil, Excluded{}, fmt.Errorf("targets: bad target %q: %w", a, errors.Unwrap(err))
+		}
+		rs = append(rs, r)
+	}
+	tgt := blocklist.NewSet(rs...)
+	for _, file := range s.Allowlists {
+		set, err := blocklist.ParseFile(file)
+		if err != nil {
+			return nil, Excluded{}, err
+		}
+		tgt = tgt.Union(set)
+	}
+	if tgt.Len() == 0 {
+		return nil, Excluded{}, ErrNoTargets
+	}
+	allowed, ex := Build(tgt, s.Policy)
+	if allowed.Len() == 0 {
+		return nil, ex, &AllExcludedError{ex}
+	}
+	return allowed, ex, nil
 }
 
 // breakdown attributes each address of removed to the most specific

@@ -1,6 +1,9 @@
 package targets_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -84,7 +87,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			allowed, ex := targets.Build(tt.targets, tt.userBlock, tt.allowRes)
+			allowed, ex := targets.Build(tt.targets, policy(tt.userBlock, tt.allowRes))
 			if got := allowed.String(); got != tt.allowed {
 				t.Errorf("allowed = %q, want %q", got, tt.allowed)
 			}
@@ -111,9 +114,6 @@ func TestBuild(t *testing.T) {
 			if inter := allowed.Intersect(ex.Blocklist); inter.Len() != 0 {
 				t.Errorf("allowed overlaps the blocklist: %v", inter)
 			}
-			if want := targets.EffectiveBlocklist(tt.userBlock, tt.allowRes); !ex.Blocklist.Equal(want) {
-				t.Errorf("Blocklist = %v, want %v", ex.Blocklist, want)
-			}
 			if tt.userBlock != nil && tt.userBlock.Intersect(allowed).Len() != 0 {
 				t.Error("an address of the user blocklist is allowed")
 			}
@@ -128,35 +128,67 @@ func itoa(n uint64) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-func TestEffectiveBlocklist(t *testing.T) {
-	bl := targets.EffectiveBlocklist(set(t, "8.8.8.8", "198.18.5.0/24"), set(t, "198.18.0.0/15", "10.0.0.0/8"))
-	for _, tt := range []struct {
-		addr string
-		want bool
-	}{
-		{"8.8.8.8", true},         // user
-		{"198.18.5.7", true},      // user beats allow-reserved
-		{"198.18.6.1", false},     // allowed reserved
-		{"10.1.2.3", false},       // allowed reserved
-		{"192.168.1.1", true},     // reserved
-		{"255.255.255.255", true}, // reserved
-		{"1.1.1.1", false},
-	} {
-		r, _ := blocklist.ParseEntry(tt.addr)
-		if got := bl.Contains(r.First); got != tt.want {
-			t.Errorf("blocklist contains %s = %v, want %v", tt.addr, got, tt.want)
-		}
+// policy makes a policy of one user blocklist and allow-reserved set.
+func policy(user, allow *blocklist.Set) *blocklist.Policy {
+	var lists []*blocklist.List
+	if user != nil {
+		lists = append(lists, &blocklist.List{Name: "user.txt", V4: user, V6: blocklist.NewSet6()})
 	}
+	var ar *blocklist.List
+	if allow != nil {
+		ar = &blocklist.List{Name: "allow", V4: allow, V6: blocklist.NewSet6()}
+	}
+	return blocklist.NewPolicy(lists, ar)
 }
 
 func TestExcludedString(t *testing.T) {
-	_, ex := targets.Build(set(t, "198.18.16.0/20"), set(t, "198.18.20.0/24"), set(t, "198.18.16.0/21"))
+	_, ex := targets.Build(set(t, "198.18.16.0/20"), policy(set(t, "198.18.20.0/24"), set(t, "198.18.16.0/21")))
 	want := "excluded 2304 of 4096 addresses: 256 by user blocklist, 2048 reserved (198.18.0.0/15 (benchmarking, RFC 2544): 2048)"
 	if got := ex.String(); got != want {
 		t.Fatalf("String() = %q\nwant %q", got, want)
 	}
-	_, ex = targets.Build(set(t, "8.8.8.0/24"), set(t, "8.8.8.0/25"), nil)
+	_, ex = targets.Build(set(t, "8.8.8.0/24"), policy(set(t, "8.8.8.0/25"), nil))
 	if got, want := ex.String(), "excluded 128 of 256 addresses: 128 by user blocklist, 0 reserved"; got != want {
 		t.Fatalf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestSpecBuild(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	allowlist := write("allow.txt", "198.18.16.0/24\n")
+	bad := write("bad.txt", "198.18.16.0/24\n2001:db8::/32\n")
+	bl, err := blocklist.ParseListFile(write("block.txt", "198.18.16.0/25\n2001:db8:1::/48\n2001:db8:2::1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allow, _ := blocklist.ParseAllowReserved([]string{"198.18.0.0/15"})
+	p := blocklist.NewPolicy([]*blocklist.List{bl}, allow)
+
+	got, ex, err := (&targets.Spec{Entries: []string{"198.18.17.0/24"}, Allowlists: []string{allowlist}, Policy: p}).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != "198.18.16.128-198.18.17.255" || len(ex.ByFile) != 1 || ex.ByFile[0].Count != 128 || ex.ByFile[0].IPv6Entries != 2 {
+		t.Errorf("allowed %v, by file %+v", got, ex.ByFile)
+	}
+	if _, _, err := (&targets.Spec{Allowlists: []string{bad}, Policy: p}).Build(); err == nil || !strings.Contains(err.Error(), "bad.txt:2") {
+		t.Errorf("IPv6 line in an allowlist: %v", err)
+	}
+	if _, _, err := (&targets.Spec{Entries: []string{"198.18.300.1"}}).Build(); err == nil || !strings.Contains(err.Error(), `"198.18.300.1"`) {
+		t.Errorf("bad entry: %v", err)
+	}
+	if _, _, err := (&targets.Spec{Policy: p}).Build(); !errors.Is(err, targets.ErrNoTargets) {
+		t.Errorf("no targets: %v", err)
+	}
+	var ae *targets.AllExcludedError
+	if _, _, err := (&targets.Spec{Entries: []string{"198.18.16.0/25"}, Policy: p}).Build(); !errors.As(err, &ae) || ae.Excluded.User != 128 {
+		t.Errorf("all excluded: %v", err)
 	}
 }
