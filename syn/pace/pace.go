@@ -40,6 +40,9 @@ type Limiter struct {
 
 	now   func() time.Time
 	sleep func(time.Duration)
+	stop  <-chan struct{} // closed to end a Take early
+	// sleepStop replaces the stoppable sleep in tests.
+	sleepStop func(time.Duration, <-chan struct{}) bool
 }
 
 // New returns a Limiter for rate packets per second. A rate of 0 or less
@@ -62,12 +65,43 @@ func newLimiter(rate float64, burst int, now func() time.Time, sleep func(time.D
 	return l
 }
 
+// StopOn makes Take return 0 as soon as stop is closed, even in the middle
+// of a long sleep: at a rate of one packet a minute, a scan must still end
+// within moments of being asked to.
+func (l *Limiter) StopOn(stop <-chan struct{}) { l.stop = stop }
+
+// wait sleeps for d, or until the stop channel closes; it reports whether
+// the sleep ran its course.
+func (l *Limiter) wait(d time.Duration) bool {
+	if l.stop == nil {
+		l.sleep(d)
+		return true
+	}
+	select {
+	case <-l.stop:
+		return false
+	default:
+	}
+	if l.sleepStop != nil {
+		return l.sleepStop(d, l.stop)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.stop:
+		return false
+	}
+}
+
 // Unlimited reports whether the Limiter lets everything through.
 func (l *Limiter) Unlimited() bool { return l.perNS == 0 }
 
 // Take blocks until at least one packet may be sent and returns how many
 // (between 1 and n) may be sent now. The caller must send them, or account
-// for unsent ones by calling Return.
+// for unsent ones by calling Return. It returns 0 when the channel given to
+// StopOn closes first.
 func (l *Limiter) Take(n int) int {
 	if l.perNS == 0 || n <= 0 {
 		return n
@@ -87,8 +121,10 @@ func (l *Limiter) Take(n int) int {
 			l.granted += uint64(k)
 			return k
 		}
-		wait := time.Duration((want - avail) / l.perNS)
-		l.sleep(max(wait, time.Microsecond))
+		wait := time.Duration(math.Min((want-avail)/l.perNS, math.MaxInt64/2))
+		if !l.wait(max(wait, time.Microsecond)) {
+			return 0
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package pace
 
 import (
-	"math"
 	"testing"
 	"time"
 )
@@ -48,11 +47,13 @@ func TestLimiterHoldsRate(t *testing.T) {
 			maxBatch = max(maxBatch, k)
 			sent += k
 		}
-		// The last packet may leave no earlier than (total-burst)/rate.
+		// The last packet leaves at (total-burst)/rate: never earlier, and
+		// later only by the last wake-up's granularity and lateness. This
+		// holds at every rate, down to a few packets a second.
 		elapsed := c.t.Sub(time.Unix(1e9, 0)).Seconds()
-		got := float64(total) / elapsed
-		if d := math.Abs(got-tt.rate) / tt.rate; d > 0.02 && total > 100 {
-			t.Errorf("rate %v batch %d lag %v: achieved %.1f pps (%.2f%% off)", tt.rate, tt.batch, tt.lag, got, d*100)
+		want := (float64(total) - l.burst) / tt.rate
+		if slack := (tick + 2*tt.lag + time.Millisecond).Seconds(); elapsed < want-1e-6 || elapsed > want+slack {
+			t.Errorf("rate %v batch %d lag %v: last packet after %.6fs, want %.6fs (+%.6fs)", tt.rate, tt.batch, tt.lag, elapsed, want, slack)
 		}
 		// Never spin: at most about one wake-up per millisecond of the scan
 		// or per packet at low rates.
@@ -121,5 +122,38 @@ func BenchmarkTakeHighRate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		l.Take(64)
+	}
+}
+
+// TestTakeStops: a Take sleeping toward a packet minutes away returns 0 as
+// soon as the stop channel closes.
+func TestTakeStops(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(1.0/600, 1, c.now, c.sleep) // one packet per ten minutes
+	stop := make(chan struct{})
+	l.StopOn(stop)
+	var slept time.Duration
+	sleeping := make(chan struct{})
+	l.sleepStop = func(d time.Duration, stop <-chan struct{}) bool {
+		slept = d
+		close(sleeping)
+		<-stop
+		return false
+	}
+	if k := l.Take(1); k != 1 {
+		t.Fatalf("first Take = %d, want the start-up packet", k)
+	}
+	done := make(chan int)
+	go func() { done <- l.Take(1) }()
+	<-sleeping
+	close(stop)
+	if k := <-done; k != 0 {
+		t.Fatalf("Take after stop = %d, want 0", k)
+	}
+	if slept < 9*time.Minute {
+		t.Errorf("the stopped sleep was %v, want about ten minutes", slept)
+	}
+	if k := l.Take(1); k != 0 {
+		t.Errorf("Take with stop already closed = %d, want 0", k)
 	}
 }
