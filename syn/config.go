@@ -1,6 +1,8 @@
 package syn
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +34,10 @@ type Config struct {
 	Shard, Shards uint64
 	// MaxTargets caps how many targets this scan probes (0: all).
 	MaxTargets uint64
+	// MaxResults stops the scan once this many open hits are found (0: no
+	// limit). Hits of replies already on their way are kept, so a scan may
+	// report a few more.
+	MaxResults uint64
 
 	// Interface, Source and GatewayMAC override what route discovery finds.
 	Interface  string
@@ -44,7 +50,10 @@ type Config struct {
 	// Probes is the number of SYNs sent to each target (default 1).
 	Probes int
 	// Senders is the number of sender goroutines, each with its own socket
-	// and OS thread (default 1).
+	// and OS thread (default 1, at most MaxSenders). New raises GOMAXPROCS
+	// to Senders + 2 if it is lower: each sender's raw send calls hold a Go
+	// processor for their whole duration, and two more keep the receiver,
+	// the output and a banner stage running beside them.
 	Senders int
 	// Options selects the TCP option layout of the SYNs (default MSS only).
 	Options frame.TCPOptions
@@ -90,6 +99,14 @@ type Config struct {
 	// Resume, when set, continues an earlier run of the same scan from the
 	// positions it records.
 	Resume *ResumeState
+	// Held are hits an earlier run found but did not deliver: they are
+	// delivered first (with control probes, after asking their hosts'
+	// control ports again).
+	Held []hitlist.Hit
+	// Seen are hits an earlier run delivered: a resumed run, which probes
+	// again the targets of its predecessor's last moments, never delivers
+	// them a second time.
+	Seen []netip.AddrPort
 
 	// link replaces AF_PACKET in tests.
 	link link
@@ -101,6 +118,10 @@ type Output interface {
 	Flush() error
 }
 
+// MaxSenders bounds Config.Senders: each sender is an OS thread busy with
+// its socket, and a few thousand of them exhaust the process's threads.
+const MaxSenders = 256
+
 // Defaults for Config fields left zero.
 const (
 	DefaultCooldown        = 8 * time.Second
@@ -109,6 +130,13 @@ const (
 	DefaultBatch           = 64
 	DefaultTTL             = 64
 )
+
+// NewSeed draws a random seed for Config.Seed.
+func NewSeed() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
 
 func (c *Config) withDefaults() (Config, error) {
 	cfg := *c
@@ -132,6 +160,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.Senders <= 0 {
 		cfg.Senders = 1
+	}
+	if cfg.Senders > MaxSenders {
+		return cfg, fmt.Errorf("syn: %d senders: at most %d", cfg.Senders, MaxSenders)
 	}
 	if cfg.Options == 0 {
 		cfg.Options = frame.OptionsMSS

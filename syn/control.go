@@ -10,6 +10,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"mailscan/syn/hitlist"
+	"mailscan/syn/queue"
 )
 
 // Control probes tell real services from hosts that answer a SYN-ACK on
@@ -36,14 +37,14 @@ type controller struct {
 	key     [16]byte
 	scanned *[65536]bool // ports of the scan: a control port is never one
 
-	mu    sync.Mutex
-	addrs []uint32
-	ready chan struct{}
-	sent  uint64
+	requests *queue.Queue[uint32] // hosts to probe, from the output goroutine
+
+	mu   sync.Mutex
+	sent uint64
 }
 
 func newController(key [16]byte, ports []uint16) (*controller, error) {
-	c := &controller{key: key, scanned: new([65536]bool), ready: make(chan struct{}, 1)}
+	c := &controller{key: key, scanned: new([65536]bool), requests: queue.New[uint32]()}
 	free := controlPorts
 	for _, p := range ports {
 		c.scanned[p] = true
@@ -72,15 +73,7 @@ func (c *controller) port(addr uint32) uint16 {
 }
 
 // request asks for a control probe of addr.
-func (c *controller) request(addr uint32) {
-	c.mu.Lock()
-	c.addrs = append(c.addrs, addr)
-	c.mu.Unlock()
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
-}
+func (c *controller) request(addr uint32) { c.requests.Push(addr) }
 
 // sendLoop sends the requested control probes on snd until stop is closed.
 func (s *Scanner) controlLoop(snd frameSender, stop <-chan struct{}) error {
@@ -93,11 +86,9 @@ func (s *Scanner) controlLoop(snd frameSender, stop <-chan struct{}) error {
 		select {
 		case <-stop:
 			return nil
-		case <-c.ready:
+		case <-c.requests.Ready():
 		}
-		c.mu.Lock()
-		batch, c.addrs = c.addrs, batch[:0]
-		c.mu.Unlock()
+		batch, _ = c.requests.Drain(batch)
 		for _, addr := range batch {
 			if s.cfg.Deny.Contains(addr) {
 				continue // cannot happen (it answered a probe), and must not
@@ -128,6 +119,7 @@ type holder struct {
 	resolved map[uint32]bool // host → answers all ports
 	pending  map[uint32]*pendingHost
 	flagged  uint64 // hosts found to answer on every port
+	hits     int    // hits held in pending
 }
 
 type pendingHost struct {
@@ -153,6 +145,7 @@ func (h *holder) hit(ev event, addr uint32, ctl *controller, now time.Time, out 
 		ctl.request(addr)
 	}
 	p.hits = append(p.hits, ev.hit)
+	h.hits++
 	return out
 }
 
@@ -170,7 +163,16 @@ func (h *holder) resolve(addr uint32, all bool, out []hitlist.Hit) []hitlist.Hit
 			hit.AnswersAllPorts = all
 			out = append(out, hit)
 		}
+		h.hits -= len(p.hits)
 		delete(h.pending, addr)
+	}
+	return out
+}
+
+// held appends the hits still waiting for their host's control answer.
+func (h *holder) held(out []hitlist.Hit) []hitlist.Hit {
+	for _, p := range h.pending {
+		out = append(out, p.hits...)
 	}
 	return out
 }

@@ -3,10 +3,8 @@ package syn
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 
 	"mailscan/syn/cyclic"
@@ -54,45 +52,31 @@ func (r *ResumeState) check(c *Config, n uint64, cy *cyclic.Cycle) error {
 	if r.Cycle != (CycleInfo{N: n, P: cy.P, G: cy.G, Start: cy.Start}) {
 		return errors.New("syn: the resume file's permutation differs from this scan's (another mailscan version?)")
 	}
-	if len(r.Positions) == 0 {
-		return errors.New("syn: the resume file records no sender positions")
+	if len(r.Positions) == 0 || len(r.Positions) > MaxSenders {
+		return fmt.Errorf("syn: the resume file records %d sender positions: want 1 to %d", len(r.Positions), MaxSenders)
 	}
 	return nil
 }
 
-// ResumeState returns the state to write to a resume file now: safe to call
-// while the scan runs (each minute) and after it ends.
-func (s *Scanner) ResumeState() *ResumeState {
+// ResumeState returns the scan's resume state with the senders' positions
+// of now: safe to call while the scan runs and after it ends.
+func (s *Scanner) ResumeState() *ResumeState { return s.ResumeStateAt(s.Positions()) }
+
+// ResumeStateAt returns the scan's resume state with the given positions
+// (one per sender), such as positions the scan had a while ago.
+func (s *Scanner) ResumeStateAt(positions []uint64) *ResumeState {
 	c := &s.cfg
 	r := &ResumeState{
 		Seed: c.Seed, Shard: c.Shard, Shards: c.Shards,
 		Cycle:      CycleInfo{N: s.cycle.N, P: s.cycle.P, G: s.cycle.G, Start: s.cycle.Start},
 		ConfigHash: ConfigHash(c),
-		Complete:   true,
+		Positions:  append([]uint64(nil), positions...),
+		Complete:   len(positions) == len(s.iters),
 	}
-	for i := range s.senders {
-		pos := s.senders[i].pos.Load()
-		r.Positions = append(r.Positions, pos)
-		if pos < s.iters[i].Len() {
+	for i, pos := range r.Positions {
+		if i >= len(s.iters) || pos < s.iters[i].Len() {
 			r.Complete = false
 		}
 	}
 	return r
-}
-
-// ReadResumeFile reads a resume file: the first JSON document in it (what
-// follows, if anything, is ignored, so a file rewritten in place and cut
-// short by a crash still reads). Fields other than ResumeState's, which a
-// pipeline may add, are ignored too.
-func ReadResumeFile(path string) (*ResumeState, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("syn: resume file: %w", err)
-	}
-	defer f.Close()
-	var r ResumeState
-	if err := json.NewDecoder(f).Decode(&r); err != nil {
-		return nil, fmt.Errorf("syn: resume file %s: %w", path, err)
-	}
-	return &r, nil
 }

@@ -19,6 +19,7 @@ import (
 	"mailscan/syn/frame"
 	"mailscan/syn/hitlist"
 	"mailscan/syn/pace"
+	"mailscan/syn/queue"
 	"mailscan/syn/targets"
 )
 
@@ -33,20 +34,33 @@ type Scanner struct {
 	route  Route
 	src    uint32
 
-	claimed atomic.Uint64 // targets claimed against MaxTargets
-	stop    atomic.Bool   // set on interrupt: senders end after their batch
-	senders []senderStats
-	recv    recvStats
-	queue   hitQueue
-	mode    atomic.Value // string: the send path in use
-	cooling atomic.Bool  // senders are done; waiting for late replies
-	sendDur atomic.Int64 // how long sending took, once it is over (ns)
+	claimed  atomic.Uint64 // targets claimed against MaxTargets
+	stop     atomic.Bool   // set on interrupt: senders end after their batch
+	stopCh   chan struct{} // closed with stop set: wakes sleeping senders
+	stopOnce sync.Once
+	senders  []senderStats
+	recv     recvStats
+	queue    *queue.Queue[event] // receiver → output goroutine
+	dd       *dedup              // the receiver's; seeded from Config.Seen
+	mode     atomic.Value        // string: the send path in use
+	cooling  atomic.Bool         // senders are done; waiting for late replies
+	sendDur  atomic.Int64        // how long sending took, once it is over (ns)
 	// startPos is the sum of the senders' cycle positions at the start: not
 	// 0 when resuming.
 	startPos uint64
 	paused   atomic.Bool // senders wait for the consumer's backlog to drain
 
 	ctl *controller // nil without control probes
+
+	// The output goroutine's state. outMu is held while hits move from the
+	// queue through the holder to the Output, so that Checkpoint sees each
+	// hit either held here or delivered.
+	outMu  sync.Mutex
+	hold   *holder       // nil without control probes
+	failed []hitlist.Hit // hits the Output could not take
+	outErr error         // the Output's first error
+	outBuf []hitlist.Hit
+	heldN  atomic.Int64 // len(failed) + hits in the holder, for the backlog
 
 	// The sockets, once Open has run.
 	opened  bool
@@ -94,12 +108,15 @@ func New(cfg *Config) (*Scanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanner{cfg: c}
+	s := &Scanner{cfg: c, queue: queue.New[event](), stopCh: make(chan struct{}), dd: newDedup()}
 	if s.space, err = targets.New(c.Allowed, c.Ports); err != nil {
 		return nil, fmt.Errorf("syn: %w", err)
 	}
 	if err := s.initCycle(); err != nil {
 		return nil, err
+	}
+	if n := s.cfg.Senders + 2; n > runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
 	}
 	if c.link == nil {
 		r, err := resolveRoute(&c, blocklist.AddrFromUint32(c.Allowed.At(0)))
@@ -126,6 +143,24 @@ func New(cfg *Config) (*Scanner, error) {
 	if c.ControlProbes {
 		if s.ctl, err = newController(key, c.Ports); err != nil {
 			return nil, err
+		}
+		s.hold = newHolder()
+	}
+	// A resumed scan delivers the hits its predecessor held first, and
+	// never again a hit already delivered.
+	for _, ap := range c.Seen {
+		if a, ok := blocklist.Uint32FromAddr(ap.Addr()); ok {
+			s.dd.add(a, ap.Port())
+		}
+	}
+	for _, h := range c.Held {
+		a, ok := blocklist.Uint32FromAddr(h.Addr)
+		if !ok {
+			continue
+		}
+		if s.dd.add(a, h.Port) {
+			h.AnswersAllPorts = false // asked again: the answer was not in
+			s.queue.Push(event{addr: a, hit: h})
 		}
 	}
 	s.tmpl, err = frame.NewTemplate(&frame.TemplateConfig{
@@ -162,6 +197,9 @@ func (s *Scanner) initCycle() error {
 			return fmt.Errorf("syn: %w", err)
 		}
 		if c.Resume != nil {
+			if p := c.Resume.Positions[i]; p > it.Len() {
+				return fmt.Errorf("syn: the resume file puts sender %d at position %d, past the end of its part (%d)", i, p, it.Len())
+			}
 			it.Seek(c.Resume.Positions[i])
 			s.startPos += it.Pos()
 		}
@@ -178,10 +216,49 @@ func (s *Scanner) Route() Route { return s.route }
 // over all shards.
 func (s *Scanner) Targets() uint64 { return s.space.Len() }
 
-// Stop asks the scan to end early: senders stop after their current batch,
-// a short cooldown collects the replies already on their way, and Run
-// returns a Summary marked interrupted. Safe to call from any goroutine.
-func (s *Scanner) Stop() { s.stop.Store(true) }
+// Stop asks the scan to end early: senders stop after their current batch
+// (a sender waiting for its rate wakes at once), a short cooldown collects
+// the replies already on their way, and Run returns a Summary marked
+// interrupted. Safe to call from any goroutine, any number of times.
+func (s *Scanner) Stop() {
+	s.stop.Store(true)
+	s.stopOnce.Do(func() { close(s.stopCh) })
+}
+
+// Positions returns each sender's position in its part of the cycle: the
+// frames of every target before it have been handed to the kernel. Safe to
+// call while the scan runs.
+func (s *Scanner) Positions() []uint64 {
+	out := make([]uint64, len(s.senders))
+	for i := range s.senders {
+		out[i] = s.senders[i].pos.Load()
+	}
+	return out
+}
+
+// Checkpoint calls fn with the hits found but not yet delivered to the
+// Output (queued for the output goroutine, waiting for a control answer, or
+// refused by a failing Output), while no hit moves to the Output: every hit
+// found so far is either in held or was delivered before fn runs. A caller
+// records held, and its own view of what the Output did with the hits it
+// got, as one consistent state. fn must not call the Scanner.
+func (s *Scanner) Checkpoint(fn func(held []hitlist.Hit)) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	held := append([]hitlist.Hit(nil), s.failed...)
+	if s.hold != nil {
+		held = s.hold.held(held)
+	}
+	for _, ev := range s.queue.Snapshot(nil) {
+		if !ev.control {
+			held = append(held, ev.hit)
+		}
+	}
+	fn(held)
+}
+
+// backlog counts the hits found and not yet delivered.
+func (s *Scanner) backlog() int { return s.queue.Len() + int(s.heldN.Load()) }
 
 // Run sends every probe, collects replies until the cooldown ends, and
 // returns the summary. Cancelling ctx has the effect of Stop. Once probes
@@ -257,7 +334,7 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	// interrupted scan waits only briefly: the user asked it to end.
 	cool, early := c.Cooldown, ctx.Done()
 	if s.stop.Load() {
-		cool, early = min(cool, time.Second), nil
+		cool, early = min(cool, interruptCooldown), nil
 	}
 	c.Log.Debug("cooldown", "duration", cool)
 	s.cooling.Store(true)
@@ -272,7 +349,7 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	rcv.Close()
 	close(ctlStop)
 	ctlErr := <-ctlDone
-	s.queue.close()
+	s.queue.Close()
 	<-outDone
 	close(progStop)
 	progWG.Wait()
@@ -281,6 +358,12 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	sum.Interrupted = s.stop.Load()
 	return sum, errors.Join(sendErr, recvErr, ctlErr, outErr)
 }
+
+// interruptCooldown is how long an interrupted scan still listens for the
+// replies of its last probes: short, so that a stop takes well under a
+// second; the resume state's positions lag far enough behind for the
+// replies it cuts off to be probed again.
+const interruptCooldown = 400 * time.Millisecond
 
 // sendModes names the send paths in use: "af_xdp", or "af_xdp+sendmmsg"
 // when some senders could not have an AF_XDP queue.
@@ -349,18 +432,36 @@ func (s *Scanner) send(idx int, snd frameSender) error {
 	deny, space, ck, tmpl, src := c.Deny, s.space, s.cookie, s.tmpl, s.src
 	maxTargets := c.MaxTargets
 
+	lim.StopOn(s.stopCh)
+	var pause *time.Timer
 	for !s.stop.Load() {
-		if c.Backlog != nil && c.Backlog() > c.MaxBacklog {
+		if c.Backlog != nil && c.Backlog()+s.backlog() > c.MaxBacklog {
 			// The consumer of the hits (the banner stage) is behind: wait
 			// for it rather than find hits faster than they can be used.
 			s.paused.Store(true)
-			time.Sleep(10 * time.Millisecond)
+			if pause == nil {
+				pause = time.NewTimer(10 * time.Millisecond)
+			} else {
+				pause.Reset(10 * time.Millisecond)
+			}
+			select {
+			case <-pause.C:
+			case <-s.stopCh:
+			}
 			continue
 		}
 		s.paused.Store(false)
 		k := lim.Take(batch)
-		for k < probes {
-			k += lim.Take(probes - k)
+		for k > 0 && k < probes {
+			more := lim.Take(probes - k)
+			if more == 0 {
+				lim.Return(k)
+				k = 0
+			}
+			k += more
+		}
+		if k == 0 {
+			break // stopped while waiting for the rate
 		}
 		n := k / probes
 		if rem := k - n*probes; rem > 0 {
@@ -425,7 +526,7 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 
 	c := &s.cfg
 	rs := &s.recv
-	dd := newDedup()
+	dd := s.dd
 	ck, src, reportClosed, ctl := s.cookie, s.src, c.ReportClosed, s.ctl
 	portFirst, portLast := c.SourcePortFirst, c.SourcePortLast
 	var r frame.Reply
@@ -458,7 +559,7 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 		if ctl != nil && r.SrcPort == ctl.port(r.SrcAddr) {
 			// The answer of a host's control port: not a hit.
 			if dd.add(r.SrcAddr, r.SrcPort) {
-				s.queue.push(event{control: true, addr: r.SrcAddr, allPorts: status == hitlist.Open})
+				s.queue.Push(event{control: true, addr: r.SrcAddr, allPorts: status == hitlist.Open})
 			}
 			return
 		}
@@ -468,14 +569,16 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 			return
 		}
 		if status == hitlist.Open {
-			rs.open.Add(1)
+			if n := rs.open.Add(1); c.MaxResults > 0 && n >= c.MaxResults {
+				s.Stop() // enough found; the hits of replies in flight are kept too
+			}
 		} else {
 			rs.closed.Add(1)
 			if !reportClosed {
 				return
 			}
 		}
-		s.queue.push(event{addr: r.SrcAddr, hit: hitlist.Hit{
+		s.queue.Push(event{addr: r.SrcAddr, hit: hitlist.Hit{
 			Addr:   blocklist.AddrFromUint32(r.SrcAddr),
 			Port:   r.SrcPort,
 			Status: status,
@@ -488,6 +591,13 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 	for {
 		select {
 		case <-stop:
+			// Replies that arrived before the end are counted: take what
+			// the ring holds without waiting for more.
+			for range 64 {
+				if n, err := rcv.Poll(0, handle); n == 0 || err != nil {
+					break
+				}
+			}
 			return s.updateDrops(rcv)
 		default:
 		}
@@ -509,49 +619,86 @@ func (s *Scanner) updateDrops(rcv frameReceiver) error {
 	return nil
 }
 
-// output is the output goroutine: it writes queued hits and flushes whenever
-// the queue runs dry, so a consumer downstream sees each hit promptly. With
-// control probes, a host's hits wait for its control answer (see holder).
+// output is the output goroutine: it moves queued hits to the Output and
+// flushes it whenever the queue runs dry, so a consumer downstream sees each
+// hit promptly. With control probes, a host's hits wait for its control
+// answer (see holder). It returns the Output's first error; after one, it
+// keeps what it cannot deliver for Checkpoint and stops the scan.
 func (s *Scanner) output() error {
-	var (
-		events []event
-		out    []hitlist.Hit
-		err    error
-		h      *holder
-		tick   time.Duration
-	)
-	if s.ctl != nil {
-		h, tick = newHolder(), 100*time.Millisecond
+	var tick <-chan time.Time
+	if s.hold != nil {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
 	}
+	var events []event
 	for {
-		var ok bool
-		events, ok = s.queue.wait(events[:0], tick)
-		out = out[:0]
-		now := time.Now()
-		for _, ev := range events {
-			switch {
-			case h == nil:
-				out = append(out, ev.hit)
-			case ev.control:
-				out = h.resolve(ev.addr, ev.allPorts, out)
-			default:
-				out = h.hit(ev, ev.addr, s.ctl, now, out)
-			}
+		select {
+		case <-s.queue.Ready():
+		case <-tick:
 		}
-		if h != nil {
-			out = h.expire(now, !ok, out)
-			s.flagged.Store(h.flagged)
-		}
-		for i := range out {
-			if err == nil {
-				err = s.cfg.Output.Write(&out[i])
-			}
-		}
-		if err == nil && (len(out) > 0 || !ok) {
-			err = s.cfg.Output.Flush()
-		}
-		if !ok {
-			return err
+		var closed bool
+		if events, closed = s.moveOut(events); closed {
+			s.outMu.Lock()
+			defer s.outMu.Unlock()
+			return s.outErr
 		}
 	}
+}
+
+// moveOut drains the queue through the holder to the Output, under outMu.
+// It reports whether the queue is closed and drained.
+func (s *Scanner) moveOut(buf []event) ([]event, bool) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	events, closed := s.queue.Drain(buf)
+	now := time.Now()
+	out := s.outBuf[:0]
+	for _, ev := range events {
+		switch {
+		case s.hold == nil:
+			if !ev.control {
+				out = append(out, ev.hit)
+			}
+		case ev.control:
+			out = s.hold.resolve(ev.addr, ev.allPorts, out)
+		default:
+			out = s.hold.hit(ev, ev.addr, s.ctl, now, out)
+		}
+	}
+	clear(events) // let the hits go
+	held := 0
+	if s.hold != nil {
+		out = s.hold.expire(now, closed, out)
+		s.flagged.Store(s.hold.flagged)
+		held = s.hold.hits
+	}
+	if len(out) > 0 || closed {
+		s.deliver(out)
+	}
+	s.outBuf = out
+	s.heldN.Store(int64(len(s.failed) + held))
+	return events[:0], closed
+}
+
+// deliver writes out and flushes the Output. A hit is delivered once the
+// Flush after it succeeds: on an error the whole batch stays with the
+// scanner (s.failed), where Checkpoint finds it, and the scan stops.
+func (s *Scanner) deliver(out []hitlist.Hit) {
+	if s.outErr == nil {
+		for i := range out {
+			if s.outErr = s.cfg.Output.Write(&out[i]); s.outErr != nil {
+				break
+			}
+		}
+		if s.outErr == nil {
+			s.outErr = s.cfg.Output.Flush()
+		}
+		if s.outErr == nil {
+			return
+		}
+		s.cfg.Log.Error("the output failed: the scan stops; the hits not written are kept for the resume state", "err", s.outErr)
+		s.Stop()
+	}
+	s.failed = append(s.failed, out...)
 }

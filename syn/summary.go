@@ -228,7 +228,7 @@ func (s *Scanner) snapshot(elapsed time.Duration, total uint64) Progress {
 	}
 	r := &s.recv
 	p.Replies, p.Open, p.Closed, p.Drops = r.replies.Load(), r.open.Load(), r.closed.Load(), r.drops.Load()
-	p.Queued = s.queue.len()
+	p.Queued = s.backlog()
 	p.Paused = s.paused.Load()
 	return p
 }

@@ -81,6 +81,7 @@ func (f *grabFlags) register(fs *flag.FlagSet) {
 // grabber is a configured banner stage: scanner, pool settings, protocol
 // map.
 type grabber struct {
+	protoFlag      string // --proto as given
 	scanner        *banner.Scanner
 	pool           banner.PoolConfig
 	overrides      map[uint16]banner.Protocol
@@ -95,11 +96,11 @@ func (f *grabFlags) grabber(e *env, pol *blocklist.Policy) (*grabber, error) {
 	if err != nil {
 		return nil, usagef("--proto: %v", err)
 	}
-	if f.concurrency < 1 {
-		return nil, usagef("--concurrency %d: want at least 1", f.concurrency)
+	if err := checkRange("--concurrency", float64(f.concurrency), 1, 1e6, "targets in flight"); err != nil {
+		return nil, err
 	}
-	if f.rate < 0 {
-		return nil, usagef("--rate %v: cannot be negative", f.rate)
+	if err := checkRange("--rate", f.rate, 0, 1e7, "connections per second"); err != nil {
+		return nil, err
 	}
 	cfg := &banner.Config{
 		ReadTimeout: f.timeout, TargetTimeout: f.targetTimeout, ConnectTimeout: f.connectTimeout,
@@ -132,7 +133,7 @@ func (f *grabFlags) grabber(e *env, pol *blocklist.Policy) (*grabber, error) {
 	} else if lerr == nil && got > 0 {
 		e.log.Debug("open files limit", "limit", got)
 	}
-	g := &grabber{scanner: s, overrides: overrides, stats: new(banner.Stats), reportExcluded: f.reportExcluded}
+	g := &grabber{protoFlag: f.proto, scanner: s, overrides: overrides, stats: new(banner.Stats), reportExcluded: f.reportExcluded}
 	g.pool = banner.PoolConfig{Concurrency: conc, Rate: f.rate, Stats: g.stats}
 	return g, nil
 }
@@ -188,8 +189,9 @@ func (rw *resultWriter) write(r *banner.Result) {
 	}
 	rw.w.Write(b)
 	rw.w.WriteByte('\n')
-	rw.err = rw.w.Flush()
-	rw.n++
+	if rw.err = rw.w.Flush(); rw.err == nil {
+		rw.n++
+	}
 }
 
 // grabStatus formats the banner stage's status line.
@@ -216,16 +218,15 @@ func clockString(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }
 
-// bannerMeta is banner's --metadata file.
+// bannerMeta is what the banner stage did, in banner's --metadata file and
+// in run's.
 type bannerMeta struct {
-	Command     string    `json:"command"`
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end"`
-	Interrupted bool      `json:"interrupted"`
-	Input       string    `json:"input"`
-	InputLines  int       `json:"input_lines"`
-	BadLines    int64     `json:"bad_lines"`
-	Skipped     int64     `json:"skipped"`
+	Input      string `json:"input"`
+	InputLines int    `json:"input_lines"`
+	BadLines   int64  `json:"bad_lines"`
+	// Skipped counts hits not grabbed: not open, or no protocol for the
+	// port.
+	Skipped int64 `json:"skipped"`
 	// Excluded counts targets the exclusion policy refused: never
 	// contacted.
 	Excluded    int64                `json:"excluded"`
@@ -238,22 +239,32 @@ type bannerMeta struct {
 	MaxRSSBytes int64 `json:"max_rss_bytes,omitempty"`
 }
 
+// bannerDoc is banner's --metadata file.
+type bannerDoc struct {
+	runHeader
+	bannerMeta
+}
+
+// bannerFlags are banner's own flags, beside the grab and exclusion flags.
+type bannerFlags struct {
+	in, out, ports, meta string
+	quiet                bool
+}
+
 func runBanner(ctx context.Context, e *env, args []string) error {
 	var (
-		f              grabFlags
-		ex             exclusionFlags
-		in, out, ports string
-		quiet          bool
-		metaPath       string
+		f  grabFlags
+		ex exclusionFlags
+		bf bannerFlags
 	)
 	fs := newFlagSet(cmdBanner, e)
 	f.register(fs)
 	ex.register(fs)
-	fs.StringVar(&in, "i", "", "read the hit list from `file` (default and -: stdin)")
-	fs.StringVar(&out, "o", "", "write results to `file` (default and -: stdout)")
-	fs.StringVar(&ports, "p", "", "`ports` for input lines that carry only an address")
-	fs.BoolVar(&quiet, "q", false, "no status line")
-	fs.StringVar(&metaPath, "metadata", "", "write a JSON summary to `file`")
+	fs.StringVar(&bf.in, "i", "", "read the hit list from `file` (default and -: stdin)")
+	fs.StringVar(&bf.out, "o", "", "write results to `file` (default and -: stdout)")
+	fs.StringVar(&bf.ports, "p", "", "`ports` for input lines that carry only an address")
+	fs.BoolVar(&bf.quiet, "q", false, "no status line")
+	fs.StringVar(&bf.meta, "metadata", "", "write a JSON summary to `file` (at the start and the end)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -261,9 +272,9 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected arguments %q: banner reads its targets from stdin or -i", fs.Args())
 	}
 	var defPorts []uint16
-	if ports != "" {
+	if bf.ports != "" {
 		var err error
-		if defPorts, err = targets.ParsePorts(ports); err != nil {
+		if defPorts, err = targets.ParsePorts(bf.ports); err != nil {
 			return usagef("-p: %v", err)
 		}
 	}
@@ -275,28 +286,39 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, name, closeIn, err := openInput(e, in)
+	r, name, closeIn, err := openInput(e, bf.in)
 	if err != nil {
 		return err
 	}
 	defer closeIn()
-	w, closeOut, err := openOutput(e, out, false)
+	w, closeOut, err := openOutput(e, bf.out)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	meta := bannerMeta{Command: "banner", Start: time.Now().UTC(), Input: name, Concurrency: g.pool.Concurrency, Rate: g.pool.Rate}
+	doc := bannerDoc{runHeader: newHeader("banner"), bannerMeta: bannerMeta{Input: name, Concurrency: g.pool.Concurrency, Rate: g.pool.Rate}}
 	for _, l := range pol.Lists() {
-		meta.Blocklists = append(meta.Blocklists, targets.FileCount{File: l.Name, IPv6Entries: l.V6Entries})
+		doc.Blocklists = append(doc.Blocklists, targets.FileCount{File: l.Name, IPv6Entries: l.V6Entries})
 	}
-	rw := newResultWriter(w, g.reportExcluded)
+	meta := metaFile{bf.meta}
+	if err := meta.write(doc); err != nil {
+		return usageError{err}
+	}
+	err = grabStream(ctx, e, g, hitlist.NewReader(r, name, &hitlist.ReaderConfig{Ports: defPorts}), newResultWriter(w, g.reportExcluded), &doc.bannerMeta, bf.quiet)
+	doc.end(err)
+	if merr := meta.write(doc); merr != nil && err == nil {
+		err = merr
+	}
+	return err
+}
 
-	// The input is read as a stream: the first grabs start before it ends.
-	// On SIGINT the reading stops; grabs in flight finish (each within its
-	// deadline) and their results are written.
+// grabStream grabs every open hit that reader yields, as a stream: the
+// first grabs start before the input ends. On SIGINT the reading stops;
+// grabs in flight finish (each within its deadline) and their results are
+// written. It fills m.
+func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader, rw *resultWriter, m *bannerMeta, quiet bool) error {
 	targetsCh := make(chan banner.Target)
 	var badLines, skipped, fed atomic.Int64
-	reader := hitlist.NewReader(r, name, &hitlist.ReaderConfig{Ports: defPorts})
 	go func() {
 		defer close(targetsCh)
 		for {
@@ -314,14 +336,12 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 				e.log.Error("reading input", "err", err)
 				return
 			}
-			if h.Status != hitlist.Open {
-				skipped.Add(1)
-				continue
-			}
 			t, err := g.target(h)
-			if err != nil {
+			if h.Status != hitlist.Open || err != nil {
 				skipped.Add(1)
-				e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", name, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
+				if err != nil {
+					e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", m.Input, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
+				}
 				continue
 			}
 			select {
@@ -332,37 +352,31 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}()
-
-	stop := startStatus(quiet, e, func(elapsed time.Duration, last *int64, dt float64) string {
+	sink, _ := newStatusSink(e, quiet, "")
+	stop := startStatus(sink, func(elapsed time.Duration, last *int64, dt float64) (string, any) {
 		s := g.stats.Snapshot()
 		line := grabStatus(elapsed, s, *last, dt)
 		*last = s.Done
-		return line
+		return line, s
 	})
 	// The pool's own context is not the signal's: a first interrupt stops
 	// the input above, and grabs in flight still end properly.
-	err = banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, targetsCh, rw.write)
+	err := banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, targetsCh, rw.write)
 	stop()
-	meta.End = time.Now().UTC()
-	meta.Interrupted = ctx.Err() != nil
-	meta.InputLines = reader.Line()
-	meta.BadLines, meta.Skipped = badLines.Load(), skipped.Load()
-	meta.Results = rw.n
-	meta.Stats = g.stats.Snapshot()
-	meta.Excluded = meta.Stats.ByStatus[banner.StatusExcluded]
-	meta.MaxRSSBytes = maxRSS()
-	e.log.Info("banner done", "results", rw.n, "success", meta.Stats.Success, "excluded", meta.Excluded, "bad_lines", meta.BadLines, "skipped", meta.Skipped, "interrupted", meta.Interrupted)
-	if metaPath != "" {
-		if merr := writeJSON(metaPath, meta); merr != nil && err == nil {
-			err = merr
-		}
-	}
-	if rw.err != nil && err == nil {
+	m.InputLines = reader.Line()
+	m.BadLines, m.Skipped, m.Results = badLines.Load(), skipped.Load(), rw.n
+	m.Stats, m.MaxRSSBytes = g.stats.Snapshot(), maxRSS()
+	m.Excluded = m.Stats.ByStatus[banner.StatusExcluded]
+	e.log.Info("banner done", "results", rw.n, "success", m.Stats.Success, "excluded", m.Excluded, "bad_lines", m.BadLines, "skipped", m.Skipped)
+	switch {
+	case err != nil:
+	case rw.err != nil:
 		err = fmt.Errorf("writing results: %w", rw.err)
-	}
-	if err == nil && fed.Load() == 0 && meta.InputLines > 0 && !meta.Interrupted {
+	case ctx.Err() != nil:
+		err = stoppedError{statusInterrupted, "interrupted: the input was not read to its end"}
+	case fed.Load() == 0 && m.InputLines > 0:
 		err = usagef("%s: %d lines but no target to grab (%d bad lines, %d skipped: not open or no protocol for the port)",
-			name, meta.InputLines, meta.BadLines, meta.Skipped)
+			m.Input, m.InputLines, m.BadLines, m.Skipped)
 	}
 	return err
 }
@@ -383,31 +397,26 @@ func openInput(e *env, path string) (r io.Reader, name string, closeFn func(), e
 	return f, path, func() { f.Close() }, nil
 }
 
-// openOutput opens path for writing, truncated, or appended to when
-// resuming; "" and "-" are standard output.
-func openOutput(e *env, path string, appendTo bool) (w io.Writer, closeFn func() error, err error) {
+// openOutput opens path for writing, truncated; "" and "-" are standard
+// output.
+func openOutput(e *env, path string) (w io.Writer, closeFn func() error, err error) {
 	if path == "" || path == "-" {
 		return e.stdout, func() error { return nil }, nil
 	}
-	f, err := createOutput(path, appendTo)
+	f, err := os.Create(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usageError{err}
 	}
 	return f, f.Close, nil
 }
 
-// startStatus prints line() on stderr once a second until the returned
-// function is called (which prints a last line).
-func startStatus(quiet bool, e *env, line func(elapsed time.Duration, last *int64, dt float64) string) func() {
-	if quiet {
-		return func() {}
-	}
+// startStatus emits line() on sink once a second until the returned
+// function is called.
+func startStatus(sink *statusSink, line func(elapsed time.Duration, last *int64, dt float64) (string, any)) func() {
 	start := time.Now()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		var last int64
@@ -417,21 +426,10 @@ func startStatus(quiet bool, e *env, line func(elapsed time.Duration, last *int6
 			case <-done:
 				return
 			case now := <-t.C:
-				fmt.Fprintln(e.stderr, line(now.Sub(start), &last, now.Sub(prev).Seconds()))
+				sink.emit(line(now.Sub(start), &last, now.Sub(prev).Seconds()))
 				prev = now
 			}
 		}
-	}()
+	})
 	return func() { close(done); wg.Wait() }
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("metadata: %w", err)
-	}
-	return nil
 }

@@ -12,9 +12,14 @@
 //	run          both stages in one process, streaming
 //	report       exposure tables from banner results
 //	fingerprint  name the software behind greeting lines read on stdin
+//	version      print the version of this build
 //	help         help on a command
 //
 // Run "mailscan help <command>" for a command's flags.
+//
+// Exit status: 0 done; 1 failed (an output could not be written, a socket
+// failed); 2 bad usage or input; 3 stopped before the end (SIGINT, SIGTERM,
+// --max-runtime, --max-results): run again with --resume to continue.
 package main
 
 import (
@@ -53,7 +58,7 @@ type env struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdSyn, cmdBanner, cmdRun, cmdReport, cmdFingerprint, cmdHelp}
+	commands = []*command{cmdSyn, cmdBanner, cmdRun, cmdReport, cmdFingerprint, cmdVersion, cmdHelp}
 }
 
 func lookup(name string) *command {
@@ -74,20 +79,50 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// exitCode maps an error to the process's exit status: 0 success, 2 bad
-// usage or input, 1 anything else.
+// stoppedError ends a scan stopped before its end, on purpose: exit status
+// 3. Its message says how to continue.
+type stoppedError struct {
+	status string // statusInterrupted or statusStopped
+	msg    string
+}
+
+func (e stoppedError) Error() string { return e.msg }
+
+// Exit statuses; see the package doc.
+const (
+	exitFailed  = 1
+	exitUsage   = 2
+	exitStopped = 3
+)
+
+// exitCode maps an error to the process's exit status.
 func exitCode(err error) int {
 	var ue usageError
+	var se stoppedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp):
-		return 2
+		return exitUsage
+	case errors.As(err, &se):
+		return exitStopped
 	}
-	return 1
+	return exitFailed
+}
+
+// stopReason is the metadata status of a stoppedError.
+func stopReason(err error) string {
+	var se stoppedError
+	if errors.As(err, &se) {
+		return se.status
+	}
+	return statusFailed
 }
 
 func main() {
+	// A closed pipe on stdout must be an error the command handles (stop,
+	// keep the state, say so), not a signal that kills it mid-write.
+	signal.Ignore(syscall.SIGPIPE)
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	e.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -104,34 +139,28 @@ func main() {
 func mainErr(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		printUsage(e.stderr)
-		return 2
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		printUsage(e.stdout)
+		return 0
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	c := lookup(args[0])
 	if c == nil {
 		fmt.Fprintf(e.stderr, "mailscan: unknown command %q\nRun 'mailscan help' for usage.\n", args[0])
-		return 2
+		return exitUsage
 	}
 	err := c.run(ctx, e, args[1:])
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		// Package errors carry their package's prefix ("syn: ...",
-		// "blocklist: ..."); others get the command's.
-		msg := err.Error()
-		if pkg, _, ok := strings.Cut(msg, ": "); ok && isPackagePrefix(pkg) {
-			msg = "mailscan: " + msg
-		} else {
-			msg = "mailscan " + c.name + ": " + msg
-		}
-		fmt.Fprintln(e.stderr, msg)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // -h: the usage went to stderr as asked
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "mailscan "+c.name+": "+err.Error())
 	}
 	return exitCode(err)
-}
-
-func isPackagePrefix(s string) bool {
-	switch s {
-	case "syn", "banner", "blocklist", "hitlist", "fingerprint", "report", "targets", "cyclic", "afpacket", "netroute":
-		return true
-	}
-	return false
 }
 
 func printUsage(w io.Writer) {
@@ -140,6 +169,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "\t%-12s %s\n", c.name, c.short)
 	}
 	fmt.Fprint(w, "\nRun 'mailscan help <command>' for a command's flags.\n")
+	fmt.Fprint(w, "\nExit status: 0 done; 1 failed; 2 bad usage or input; 3 stopped before the end (resumable).\n")
 }
 
 // newFlagSet returns the flag set of c, printing usage to e.stderr.
@@ -165,6 +195,16 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+var cmdVersion = &command{
+	name:  "version",
+	short: "print the version of this build",
+	usage: "",
+	run: func(ctx context.Context, e *env, args []string) error {
+		fmt.Fprintln(e.stdout, "mailscan "+version())
+		return nil
+	},
+}
+
 var cmdHelp = &command{
 	name:  "help",
 	short: "help on a command",
@@ -175,7 +215,11 @@ var cmdHelp = &command{
 			return nil
 		}
 		c := lookup(args[0])
-		if c == nil || c.name == "help" {
+		if c == nil || c.name == "help" || c.name == "version" {
+			if c != nil {
+				fmt.Fprintf(e.stdout, "usage: mailscan %s\n\n%s\n", c.name, c.short)
+				return nil
+			}
 			return usagef("unknown command %q", args[0])
 		}
 		fs := newFlagSet(c, e)

@@ -135,3 +135,11 @@ func privilegeSummary() string {
 	}
 	return fmt.Sprintf("uid %s, effective capabilities %s", uid, capEff)
 }
+
+// statOwner returns the owner and group of a file.
+func statOwner(st os.FileInfo) (uid, gid int) {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return int(s.Uid), int(s.Gid)
+	}
+	return -1, -1
+}

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,6 +17,7 @@ import (
 	"mailscan/syn/frame"
 	"mailscan/syn/hitlist"
 	"mailscan/syn/pace"
+	"mailscan/syn/state"
 	"mailscan/syn/targets"
 )
 
@@ -41,6 +38,14 @@ before its frame is written.
 Needs root or CAP_NET_RAW. Interface, source address and gateway MAC come from
 the routing and neighbour tables; -i, -S and -G override them.
 
+With --resume FILE the scan keeps a resume state (written at the start, every
+--checkpoint and at the end); after an interrupt, a crash or a full disk, the
+same command continues it: every target is probed and every hit written
+exactly once over the runs, when -o is a file.
+
+Exit status: 0 done; 1 failed; 2 bad usage or input; 3 stopped before the end
+(SIGINT, SIGTERM, --max-runtime, --max-results).
+
 Example:
 
 	mailscan syn -p 110,143,993,995 -r 50000 -o hits.csv 198.18.16.0/20
@@ -54,7 +59,8 @@ type synFlags struct {
 	exclusionFlags
 	allowlists                listFlag
 	ports                     string
-	maxTargets                uint64
+	maxTargets, maxResults    uint64
+	maxRuntime                time.Duration
 	seed                      string
 	shards, shard             uint64
 	rate                      float64
@@ -64,12 +70,10 @@ type synFlags struct {
 	iface, source, gatewayMAC string
 	sourcePorts               string
 	ttl                       uint
-	cooldown                  time.Duration
-	closed                    bool
-	quiet                     bool
-	metadata                  string
-	resume                    string
-	dryRun                    bool
+	cooldown, checkpoint      time.Duration
+	closed, quiet, dryRun     bool
+	metadata, resume          string
+	statusJSON                string
 	sendMode                  string
 }
 
@@ -78,6 +82,8 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	f.exclusionFlags.register(fs)
 	fs.StringVar(&f.ports, "p", targets.DefaultPorts, "`ports` to probe: list and ranges")
 	fs.Uint64Var(&f.maxTargets, "n", 0, "probe at most `N` targets (0: all)")
+	fs.Uint64Var(&f.maxResults, "max-results", 0, "stop once `N` open hits are found (0: no limit); resumable")
+	fs.Var(secondsFlag{&f.maxRuntime}, "max-runtime", "stop sending after this `duration` (0: no limit); resumable")
 	fs.StringVar(&f.seed, "seed", "", "seed of the scan order (default random; printed in the metadata)")
 	fs.Uint64Var(&f.shards, "shards", 1, "split the scan into `K` shards (one per machine, same seed)")
 	fs.Uint64Var(&f.shard, "shard", 0, "which shard `i` (0..K-1) this machine scans")
@@ -92,14 +98,50 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.gatewayMAC, "G", "", "gateway `MAC` address (default: from the neighbour table, else ARP)")
 	fs.StringVar(&f.sourcePorts, "source-port", fmt.Sprintf("%d-%d", syn.DefaultSourcePortFirst, syn.DefaultSourcePortLast), "source port `range` the probes use (keep it out of the host's ephemeral range)")
 	fs.UintVar(&f.ttl, "ttl", syn.DefaultTTL, "IP TTL of the probes")
-	f.cooldown = syn.DefaultCooldown
+	f.cooldown, f.checkpoint = syn.DefaultCooldown, defaultCheckpoint
 	fs.Var(secondsFlag{&f.cooldown}, "cooldown", "`seconds` to wait for late replies after the last probe")
+	fs.Var(secondsFlag{&f.checkpoint}, "checkpoint", "write the resume state this often (`duration`)")
 	fs.BoolVar(&f.closed, "closed", false, "also report closed ports (RST)")
 	fs.BoolVar(&f.quiet, "q", false, "no status line")
-	fs.StringVar(&f.metadata, "metadata", "", "write a JSON summary of the scan to `file`")
+	fs.StringVar(&f.metadata, "metadata", "", "write a JSON summary of the scan to `file` (at the start and the end)")
 	fs.StringVar(&f.resume, "resume", "", "resume `file`: continue the scan it records, and keep it up to date")
+	fs.StringVar(&f.statusJSON, "status-json", "", "also write the status as one JSON object a second to `file`")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (targets, exclusions, route, rate) and send nothing")
 	fs.StringVar(&f.sendMode, "send-mode", "auto", "send path: `auto` (AF_XDP where the device has a queue per sender, else AF_PACKET), af_xdp, tx-ring or sendmmsg")
+}
+
+// defaultCheckpoint is how often the resume state is written.
+const defaultCheckpoint = 10 * time.Second
+
+// maxSenders bounds --senders on this machine: each sender is a thread
+// that keeps a core busy, so more than two per CPU only add contention (and
+// tens of thousands exhaust the process's threads).
+func maxSenders() int { return min(syn.MaxSenders, max(4, 2*runtime.NumCPU())) }
+
+// validate checks the numeric flags: finite, in range.
+func (f *synFlags) validate() error {
+	if err := checkRange("-r", f.rate, 0, 1e9, "packets per second"); err != nil {
+		return err
+	}
+	if err := checkRange("--probes", float64(f.probes), 1, 100, "SYNs per target"); err != nil {
+		return err
+	}
+	if n := maxSenders(); f.senders < 1 || f.senders > n {
+		return usagef("--senders %d: want 1 to %d on this machine (%d CPUs): each sender is a thread busy on a core of its own", f.senders, n, runtime.NumCPU())
+	}
+	if err := checkRange("--batch", float64(f.batch), 1, 4096, "frames"); err != nil {
+		return err
+	}
+	if f.ttl < 1 || f.ttl > 255 {
+		return usagef("--ttl %d: want 1 to 255", f.ttl)
+	}
+	if f.shards == 0 || f.shard >= f.shards {
+		return usagef("--shard %d --shards %d: shards are numbered 0 to K-1", f.shard, f.shards)
+	}
+	if f.checkpoint < time.Second {
+		return usagef("--checkpoint %v: want at least 1s", f.checkpoint)
+	}
+	return nil
 }
 
 // scanPlan is the outcome of the syn flags: the scanner's config and what
@@ -108,12 +150,14 @@ type scanPlan struct {
 	cfg      syn.Config
 	policy   *blocklist.Policy
 	excluded targets.Excluded
-	resume   *syn.ResumeState
 }
 
 // plan turns flags and arguments into a scan config. Every error is the
 // user's to fix: a usage error.
 func (f *synFlags) plan(e *env, args []string) (*scanPlan, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
 	pol, err := f.policy(e)
 	if err != nil {
 		return nil, err
@@ -132,67 +176,65 @@ func (f *synFlags) plan(e *env, args []string) (*scanPlan, error) {
 	case err != nil:
 		return nil, usageError{err}
 	}
+	cfg, err := f.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Allowed, cfg.Deny = allowed, excl.Blocklist
+	return &scanPlan{cfg: cfg, policy: pol, excluded: excl}, nil
+}
+
+// config reads the flags that shape the probes into a syn.Config.
+func (f *synFlags) config() (syn.Config, error) {
 	ports, err := targets.ParsePorts(f.ports)
 	if err != nil {
-		return nil, usagef("-p: %v", err)
+		return syn.Config{}, usagef("-p: %v", err)
 	}
 	mode, err := syn.ParseSendMode(f.sendMode)
 	if err != nil {
-		return nil, usagef("--send-mode: %v", err)
+		return syn.Config{}, usagef("--send-mode: %v", err)
 	}
 	opts, err := frame.ParseTCPOptions(f.tcpOptions)
 	if err != nil {
-		return nil, usagef("--tcp-options: %v", err)
+		return syn.Config{}, usagef("--tcp-options: %v", err)
 	}
 	cfg := syn.Config{
-		Allowed: allowed, Deny: excl.Blocklist, Ports: ports,
-		Shard: f.shard, Shards: f.shards, MaxTargets: f.maxTargets,
-		Interface: f.iface, Rate: f.rate, Probes: f.probes, Senders: f.senders,
-		Options: opts, ReportClosed: f.closed, Batch: f.batch, SendMode: mode,
-		Cooldown: f.cooldown,
+		Ports: ports, Shard: f.shard, Shards: f.shards, MaxTargets: f.maxTargets, MaxResults: f.maxResults,
+		Interface: f.iface, Rate: f.rate, Probes: f.probes, Senders: f.senders, TTL: uint8(f.ttl),
+		Options: opts, ReportClosed: f.closed, Batch: f.batch, SendMode: mode, Cooldown: f.cooldown,
+		Seed: syn.NewSeed(),
 	}
 	if f.cooldown == 0 {
 		cfg.Cooldown = -1 // --cooldown 0: none at all (0 in Config means the default)
 	}
-	if f.shards == 0 || f.shard >= f.shards {
-		return nil, usagef("--shard %d --shards %d: shards are numbered 0 to K-1", f.shard, f.shards)
-	}
-	if f.probes < 1 || f.senders < 1 || f.batch < 1 {
-		return nil, usagef("--probes, --senders and --batch must be at least 1")
-	}
-	// Each sender makes raw send calls that hold a Go processor (P) for
-	// their whole duration; two more Ps keep the receiver, the output and
-	// the banner stage running beside them.
-	if n := f.senders + 2; n > runtime.GOMAXPROCS(0) {
-		runtime.GOMAXPROCS(n)
-	}
-	if f.rate < 0 {
-		return nil, usagef("-r %v: the rate cannot be negative", f.rate)
-	}
-	if f.ttl < 1 || f.ttl > 255 {
-		return nil, usagef("--ttl %d: want 1 to 255", f.ttl)
-	}
-	cfg.TTL = uint8(f.ttl)
 	if f.seed != "" {
 		if cfg.Seed, err = strconv.ParseUint(f.seed, 0, 64); err != nil {
-			return nil, usagef("--seed %q: want an unsigned 64-bit number", f.seed)
+			return cfg, usagef("--seed %q: want an unsigned 64-bit number", f.seed)
 		}
-	} else {
-		var b [8]byte
-		rand.Read(b[:])
-		cfg.Seed = binary.LittleEndian.Uint64(b[:])
 	}
+	if f.bandwidth != "" {
+		bps, err := parseBandwidth(f.bandwidth)
+		if err != nil {
+			return cfg, usagef("-B: %v", err)
+		}
+		cfg.Rate = pace.BandwidthToRate(bps, 14+20+20+opts.Len())
+	}
+	return cfg, f.route(&cfg)
+}
+
+// route reads -S, -G and --source-port.
+func (f *synFlags) route(cfg *syn.Config) error {
 	if f.source != "" {
 		a, err := netip.ParseAddr(f.source)
 		if err != nil || !a.Is4() {
-			return nil, usagef("-S %q: want an IPv4 address", f.source)
+			return usagef("-S %q: want an IPv4 address", f.source)
 		}
 		cfg.Source = a
 	}
 	if f.gatewayMAC != "" {
 		mac, err := net.ParseMAC(f.gatewayMAC)
 		if err != nil || len(mac) != 6 {
-			return nil, usagef("-G %q: want an Ethernet MAC address like 02:00:00:00:00:01", f.gatewayMAC)
+			return usagef("-G %q: want an Ethernet MAC address like 02:00:00:00:00:01", f.gatewayMAC)
 		}
 		cfg.GatewayMAC = mac
 	}
@@ -203,32 +245,10 @@ func (f *synFlags) plan(e *env, args []string) (*scanPlan, error) {
 	pf, err1 := strconv.ParseUint(first, 10, 16)
 	pl, err2 := strconv.ParseUint(last, 10, 16)
 	if err1 != nil || err2 != nil || pf == 0 || pl < pf {
-		return nil, usagef("--source-port %q: want a range like 61000-65535", f.sourcePorts)
+		return usagef("--source-port %q: want a range like 61000-65535", f.sourcePorts)
 	}
 	cfg.SourcePortFirst, cfg.SourcePortLast = uint16(pf), uint16(pl)
-	if f.bandwidth != "" {
-		bps, err := parseBandwidth(f.bandwidth)
-		if err != nil {
-			return nil, usagef("-B: %v", err)
-		}
-		cfg.Rate = pace.BandwidthToRate(bps, 14+20+20+opts.Len())
-	}
-	p := &scanPlan{cfg: cfg, policy: pol, excluded: excl}
-	if f.resume != "" {
-		if _, err := os.Stat(f.resume); err == nil {
-			rs, err := syn.ReadResumeFile(f.resume)
-			if err != nil {
-				return nil, usageError{err}
-			}
-			if f.seed == "" {
-				// The seed comes from the file when not given again.
-				p.cfg.Seed = rs.Seed
-			}
-			p.resume = rs
-			p.cfg.Resume = rs
-		}
-	}
-	return p, nil
+	return nil
 }
 
 // exclusionSummary says what the exclusions removed, naming each -b file.
@@ -253,7 +273,7 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	var out, format string
 	fs := newFlagSet(cmdSyn, e)
 	f.register(fs)
-	fs.StringVar(&out, "o", "", "write hits to `file` (default stdout)")
+	fs.StringVar(&out, "o", "", "write hits to `file` (default and -: stdout)")
 	fs.StringVar(&format, "O", "csv", "hit list `format`: csv, jsonl or list")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -267,124 +287,29 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	e.log.Info(p.exclusionSummary())
-
-	lo := &lazyOutput{open: func() (*hitlist.Writer, io.Closer, error) {
-		if out == "" {
-			w, err := hitlist.NewWriter(e.stdout, hf)
-			return w, nil, err
-		}
-		file, err := createOutput(out, p.resume != nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		w, err := hitlist.NewWriter(file, hf)
-		return w, file, err
-	}}
-	p.cfg.Output = lo
-	p.cfg.Log = e.log
-	_, err = scan(ctx, e, &f, p)
-	if cerr := lo.close(); cerr != nil && err == nil {
-		err = fmt.Errorf("writing hits: %w", cerr)
-	}
-	return err
-}
-
-// lazyOutput opens the hit list on the first hit or flush: a scan that
-// cannot start (no privilege, no route) leaves no half-made output behind,
-// while a scan that runs and finds nothing still leaves a well-formed file.
-type lazyOutput struct {
-	open   func() (*hitlist.Writer, io.Closer, error)
-	w      *hitlist.Writer
-	closer io.Closer
-	err    error
-}
-
-func (o *lazyOutput) get() (*hitlist.Writer, error) {
-	if o.w == nil && o.err == nil {
-		o.w, o.closer, o.err = o.open()
-	}
-	return o.w, o.err
-}
-
-func (o *lazyOutput) Write(h *hitlist.Hit) error {
-	w, err := o.get()
-	if err != nil {
-		return err
-	}
-	return w.Write(h)
-}
-
-func (o *lazyOutput) Flush() error {
-	w, err := o.get()
-	if err != nil {
-		return err
-	}
-	return w.Flush()
-}
-
-// close flushes and closes what was opened, if anything.
-func (o *lazyOutput) close() error {
-	if o.w == nil {
-		return o.err
-	}
-	err := o.w.Flush()
-	if o.closer != nil {
-		if cerr := o.closer.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
-
-// createOutput opens an output file: appended to when resuming, so the hits
-// of the interrupted run are kept, else truncated.
-func createOutput(path string, appendTo bool) (*os.File, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if appendTo {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return f, nil
-}
-
-// scan runs a planned SYN scan with its status line, resume file and
-// metadata: the syn command's whole run.
-func scan(ctx context.Context, e *env, f *synFlags, p *scanPlan) (*syn.Summary, error) {
-	if !f.quiet {
-		p.cfg.Progress = func(pr syn.Progress) { fmt.Fprintln(e.stderr, pr.String()) }
-	}
-	ss, err := newScanSession(e, f, p)
+	ss, err := newScanSession(e, &f, p, "syn", []outputSpec{{role: state.RoleHits, path: out, csv: hf == hitlist.CSV}}, false)
 	if err != nil || ss == nil {
-		return nil, err
+		return err
 	}
 	defer ss.close()
-	if err := ss.s.Open(); err != nil {
-		return nil, classify(err)
+	if err := ss.open(); err != nil {
+		return err
 	}
-	return ss.run(ctx, func() any { return ss.s.ResumeState() })
+	w, err := ss.hitWriter(hf, false)
+	if err != nil {
+		return err
+	}
+	ss.setOutput(w)
+	if err := ss.start(nil, ""); err != nil {
+		return err
+	}
+	sum, err := ss.run(ctx)
+	return ss.finish(sum, err, func(h runHeader) any { return ss.metadata(h, sum) })
 }
 
-// classify turns the errors a user can fix (privilege, interface) into usage
-// errors, exit status 2.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, syn.ErrPrivilege) || errors.Is(err, os.ErrPermission) {
-		return usagef("%v (run as root, or give the binary CAP_NET_RAW: setcap cap_net_raw+ep mailscan)", err)
-	}
-	if errors.Is(err, syn.ErrInterface) || errors.Is(err, syn.ErrRoute) {
-		return usageError{err}
-	}
-	return err
-}
-
-// metadata is the --metadata file.
+// metadata is the --metadata file of syn.
 type metadata struct {
-	Command  string           `json:"command"`
+	runHeader
 	Config   metadataConfig   `json:"config"`
 	Excluded targets.Excluded `json:"excluded"`
 	Summary  *syn.Summary     `json:"summary"`
@@ -397,23 +322,25 @@ type metadataConfig struct {
 	Senders      int     `json:"senders"`
 	TCPOptions   string  `json:"tcp_options"`
 	MaxTargets   uint64  `json:"max_targets,omitempty"`
+	MaxResults   uint64  `json:"max_results,omitempty"`
 	Cooldown     string  `json:"cooldown"`
 	ReportClosed bool    `json:"report_closed"`
 	Allowed      string  `json:"allowed"`
+	Seed         uint64  `json:"seed"`
 }
 
-// metadataFor returns the --metadata document of a finished scan.
-func metadataFor(p *scanPlan, sum *syn.Summary) metadata {
-	c := &p.cfg
-	m := metadata{
-		Command: "syn",
+// metadata returns the --metadata document of the scan (sum is nil before
+// the scan has run).
+func (ss *scanSession) metadata(h runHeader, sum *syn.Summary) metadata {
+	c := &ss.p.cfg
+	return metadata{
+		runHeader: h,
 		Config: metadataConfig{
 			Ports: targets.FormatPorts(c.Ports), Rate: c.Rate, Probes: max(c.Probes, 1), Senders: max(c.Senders, 1),
-			TCPOptions: c.Options.String(), MaxTargets: c.MaxTargets, Cooldown: c.Cooldown.String(),
-			ReportClosed: c.ReportClosed, Allowed: c.Allowed.String(),
+			TCPOptions: c.Options.String(), MaxTargets: c.MaxTargets, MaxResults: c.MaxResults, Cooldown: c.Cooldown.String(),
+			ReportClosed: c.ReportClosed, Allowed: c.Allowed.String(), Seed: c.Seed,
 		},
-		Excluded: p.excluded,
+		Excluded: ss.p.excluded,
 		Summary:  sum,
 	}
-	return m
 }

@@ -12,6 +12,7 @@ type Writer struct {
 	w        *bufio.Writer
 	format   Format
 	allPorts bool
+	noHeader bool
 	buf      []byte
 }
 
@@ -22,6 +23,10 @@ type WriterOption func(*Writer)
 // (JSONL), which only pipelines that probe a control port can fill.
 func WithAnswersAllPorts() WriterOption { return func(w *Writer) { w.allPorts = true } }
 
+// WithoutHeader leaves out the CSV header: for appending to a hit list that
+// has one (a resumed scan).
+func WithoutHeader() WriterOption { return func(w *Writer) { w.noHeader = true } }
+
 // NewWriter returns a Writer on w. For CSV it writes the header line at once,
 // so that even an empty scan leaves a well-formed file.
 func NewWriter(w io.Writer, f Format, opts ...WriterOption) (*Writer, error) {
@@ -29,7 +34,7 @@ func NewWriter(w io.Writer, f Format, opts ...WriterOption) (*Writer, error) {
 	for _, o := range opts {
 		o(hw)
 	}
-	if f == CSV {
+	if f == CSV && !hw.noHeader {
 		hdr := "ip,port,status,ttl,window,time"
 		if hw.allPorts {
 			hdr += ",answers_all_ports"

@@ -141,6 +141,28 @@ func (q *Queue[T]) Pop(stop <-chan struct{}) (v T, ok bool) {
 	}
 }
 
+// TryPop removes and returns the item at the head without blocking; ok is
+// false when the queue is empty.
+func (q *Queue[T]) TryPop() (v T, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		return v, false
+	}
+	v = q.items[0]
+	var zero T
+	q.items[0] = zero
+	q.items = q.items[1:]
+	return v, true
+}
+
+// Closed reports whether Close was called.
+func (q *Queue[T]) Closed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
 // Len returns the number of items queued.
 func (q *Queue[T]) Len() int {
 	q.mu.Lock()
