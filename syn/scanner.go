@@ -359,11 +359,12 @@ func (s *Scanner) Run(ctx context.Context) (*Summary, error) {
 	return sum, errors.Join(sendErr, recvErr, ctlErr, outErr)
 }
 
-// interruptCooldown is how long an interrupted scan still listens for the
-// replies of its last probes: short, so that a stop takes well under a
-// second; the resume state's positions lag far enough behind for the
-// replies it cuts off to be probed again.
-const interruptCooldown = 400 * time.Millisecond
+// interruptCooldown is how long a stopped scan still listens for the
+// replies of its last probes (at most the cooldown): long enough for any
+// reply but the slowest few, short enough that a stop takes under a
+// second. A resumed scan starts right where the stopped one stopped
+// sending.
+const interruptCooldown = 800 * time.Millisecond
 
 // sendModes names the send paths in use: "af_xdp", or "af_xdp+sendmmsg"
 // when some senders could not have an AF_XDP queue.

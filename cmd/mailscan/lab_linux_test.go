@@ -296,6 +296,7 @@ func head(s []string) []string {
 type capture struct {
 	cmd  *exec.Cmd
 	file string
+	l    *labEnv
 }
 
 func (l *labEnv) startCapture(t *testing.T) *capture {
@@ -305,7 +306,7 @@ func (l *labEnv) startCapture(t *testing.T) *capture {
 	}
 	c := &capture{file: filepath.Join(t.TempDir(), "syns.pcap")}
 	c.cmd = exec.Command("ip", "netns", "exec", l.get("LAB_TARGET_NS"), "tcpdump", "-i", l.get("LAB_TARGET_IF"),
-		"-n", "-U", "--immediate-mode", "-B", "16384", "-w", c.file, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
+		"-n", "-U", "-B", "16384", "-w", c.file, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
 	stderr, _ := c.cmd.StderrPipe()
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -314,7 +315,8 @@ func (l *labEnv) startCapture(t *testing.T) *capture {
 	// scan started right after that line can lose its first SYNs. So the
 	// capture is ready only once a canary SYN (a connect to a closed port
 	// of an address no test scans: 198.18.127.254:9, in the open service
-	// range) is in the file.
+	// range) is in the file. (libpcap hands frames over a block at a time,
+	// at the latest after its one-second block timeout.)
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "listening on") {
@@ -324,8 +326,9 @@ func (l *labEnv) startCapture(t *testing.T) *capture {
 	go io.Copy(io.Discard, stderr)
 	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
 	for i := 0; ; i++ {
-		exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), "bash", "-c", "exec 3<>/dev/tcp/"+captureCanary+"/9").Run()
+		l.canary(9)
 		if st, err := os.Stat(c.file); err == nil && st.Size() > 24 { // 24: the pcap file header
+			c.l = l
 			return c
 		}
 		if i == 100 {
@@ -335,9 +338,15 @@ func (l *labEnv) startCapture(t *testing.T) *capture {
 	}
 }
 
-// captureCanary is the address startCapture connects to until the capture
-// sees it.
+// captureCanary is the address the capture connects to until it sees
+// the connection: on port 9 when it starts, on port 7 before it stops.
 const captureCanary = "198.18.127.254"
+
+// canary makes the kernel of the scanner namespace send a SYN to the
+// canary address and port.
+func (l *labEnv) canary(port int) {
+	exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", captureCanary, port)).Run()
+}
 
 // stop ends tcpdump and returns every probe it saw as "ip:port" → count:
 // SYNs from the probes' source ports (61000-65535) to the lab's ports, so
@@ -354,9 +363,30 @@ func (c *capture) stopAll(t *testing.T) map[string]int {
 
 func (c *capture) stopWhere(t *testing.T, keep func(*layers.TCP) bool) map[string]int {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond) // let the last frames reach the file; not a timing assertion
+	// The frames before a canary SYN reach the file before it does: once
+	// the stop canary is in the file, everything sent before is too.
+	stopKey := fmt.Sprintf("%s:7", captureCanary)
+	for i := 0; ; i++ {
+		c.l.canary(7)
+		if c.read(t, func(*layers.TCP) bool { return true })[stopKey] > 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatal("tcpdump never saw the stop canary")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	c.cmd.Process.Signal(syscall.SIGINT)
 	c.cmd.Wait()
+	out := c.read(t, keep)
+	delete(out, stopKey)
+	delete(out, captureCanary+":9")
+	return out
+}
+
+// read parses the capture file as it stands: "ip:port" → SYNs.
+func (c *capture) read(t *testing.T, keep func(*layers.TCP) bool) map[string]int {
+	t.Helper()
 	f, err := os.Open(c.file)
 	if err != nil {
 		t.Fatal(err)
@@ -367,8 +397,12 @@ func (c *capture) stopWhere(t *testing.T, keep func(*layers.TCP) bool) map[strin
 		t.Fatal(err)
 	}
 	out := map[string]int{}
-	src := gopacket.NewPacketSource(r, r.LinkType())
-	for pkt := range src.Packets() {
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break // io.EOF, or a packet still being written
+		}
+		pkt := gopacket.NewPacket(data, r.LinkType(), gopacket.NoCopy)
 		ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 		tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
 		if ip == nil || tcp == nil || !keep(tcp) {

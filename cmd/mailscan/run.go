@@ -252,13 +252,7 @@ func (r *pipelineRun) run(ctx context.Context) error {
 		err = ss.stoppedWithPending(ctx, pending)
 	}
 	r.e.log.Info("run done", "results", bm.Results, "success", bm.Stats.Success, "pending", pending)
-	settledSum := sum
-	if pending > 0 && settledSum != nil {
-		c := *settledSum
-		c.Interrupted = true // not settled: hits wait for their grabs
-		settledSum = &c
-	}
-	return ss.finish(settledSum, err, func(h runHeader) any {
+	return ss.finish(sum, err, func(h runHeader) any {
 		m := runMeta{runHeader: h, Privileges: r.privs, Banner: bm, Pending: pending}
 		if sum != nil {
 			sm := ss.metadata(h, sum)
@@ -282,9 +276,31 @@ func (ss *scanSession) stoppedWithPending(ctx context.Context, pending int) erro
 }
 
 // writableBy reports whether a process with uid and gid and no
-// capabilities can create files in dir, by its mode bits (ACLs aside).
+// capabilities can create files in dir: every directory on the way must be
+// searchable by it, and dir writable, by their mode bits (ACLs aside).
 func writableBy(dir string, uid, gid int) bool {
-	st, err := os.Stat(dir)
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		need := os.FileMode(0o1) // search
+		if d == dir {
+			need = 0o3 // search and write
+		}
+		if !allowedBy(d, uid, gid, need) {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
+}
+
+// allowedBy reports whether uid/gid have the permission bits need (as the
+// "other" triplet: 1 search, 2 write) on path.
+func allowedBy(path string, uid, gid int, need os.FileMode) bool {
+	st, err := os.Stat(path)
 	if err != nil {
 		return false
 	}
@@ -292,9 +308,9 @@ func writableBy(dir string, uid, gid int) bool {
 	mode := st.Mode().Perm()
 	switch {
 	case owner == uid:
-		return mode&0o200 != 0
+		mode >>= 6
 	case group == gid:
-		return mode&0o020 != 0
+		mode >>= 3
 	}
-	return mode&0o002 != 0
+	return mode&need == need
 }

@@ -45,6 +45,16 @@ func runHits(t *testing.T, path string) (plain, flagged []string) {
 	return plain, flagged
 }
 
+// nobodyDir is a temporary directory that user nobody, whom the run tests
+// switch to, can write: run replaces its resume and metadata files there
+// after dropping its privileges.
+func nobodyDir(t *testing.T) string {
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o777)
+	return dir
+}
+
 // pseudoKeys is every port run scans (LAB_ALL_PORTS) of every
 // pseudo-service address.
 func (l *labEnv) pseudoKeys(t *testing.T) []string {
@@ -70,8 +80,7 @@ func (l *labEnv) runArgs(dir string, extra ...string) []string {
 // without privileges.
 func TestIntegrationRun(t *testing.T) {
 	l := needLab(t)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	dir := nobodyDir(t)
 	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), l.runArgs(dir)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -116,7 +125,7 @@ func TestIntegrationRun(t *testing.T) {
 	}
 	var m struct {
 		Privileges  string
-		Interrupted bool
+		Status      string
 		Syn         struct {
 			Summary struct {
 				AnswersAllPorts uint64 `json:"answers_all_ports"`
@@ -127,8 +136,8 @@ func TestIntegrationRun(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Privileges != "uid 65534, effective capabilities 0000000000000000" || m.Interrupted {
-		t.Errorf("metadata: privileges %q, interrupted %v", m.Privileges, m.Interrupted)
+	if m.Privileges != "uid 65534, effective capabilities 0000000000000000" || m.Status != "complete" {
+		t.Errorf("metadata: privileges %q, status %q", m.Privileges, m.Status)
 	}
 	if want := len(readLines(t, l.get("LAB_PSEUDO"))); m.Syn.Summary.AnswersAllPorts != uint64(want) {
 		t.Errorf("metadata counts %d hosts answering all ports, want %d", m.Syn.Summary.AnswersAllPorts, want)
@@ -254,8 +263,7 @@ func rawResults(t *testing.T, path string) []struct {
 // the target side counts), find every hit and grab each once.
 func TestIntegrationRunResume(t *testing.T) {
 	l := needLab(t)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	dir := nobodyDir(t)
 	resume := filepath.Join(dir, "resume.json")
 	args := l.runArgs(dir, "-r", "3000", "--resume", resume)
 	cap := l.startCapture(t)
@@ -282,16 +290,18 @@ func TestIntegrationRunResume(t *testing.T) {
 	// ip netns exec runs mailscan as its child: signal mailscan itself.
 	pid := childPID(t, cmd.Process.Pid)
 	syscall.Kill(pid, syscall.SIGINT)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("interrupted run: %v\n%s", err, stderr.String())
+	// Stopped before its end: exit status 3.
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 3 {
+		t.Fatalf("interrupted run: %v, want exit status 3\n%s", err, stderr.String())
 	}
 	var m1 struct {
-		Interrupted bool
-		Pending     int
-		Syn         struct{ Summary struct{ Complete bool } }
+		Status   string
+		ExitCode int `json:"exit_code"`
+		Pending  int
+		Syn      struct{ Summary struct{ Complete bool } }
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "meta.json"))
-	if err := json.Unmarshal(b, &m1); err != nil || !m1.Interrupted || m1.Syn.Summary.Complete {
+	if err := json.Unmarshal(b, &m1); err != nil || m1.Status != "interrupted" || m1.ExitCode != 3 || m1.Syn.Summary.Complete {
 		t.Fatalf("metadata of the interrupted run: %v %+v", err, m1)
 	}
 	// The outputs are complete as they stand: every line whole.

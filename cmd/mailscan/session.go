@@ -303,15 +303,18 @@ func (ss *scanSession) stopped(parent, sctx context.Context, sum *syn.Summary) e
 }
 
 // finish writes the last resume state and the metadata and returns the
-// command's error. settled says every reply and grab the scan waited for
-// is in: the state can take the positions of now.
+// command's error.
 func (ss *scanSession) finish(sum *syn.Summary, err error, doc func(runHeader) any) error {
 	if err != nil && exitCode(err) == exitFailed && ss.f.resume != "" {
 		err = fmt.Errorf("%w\nwhat was found and not yet written is kept in %s: free the space (or fix the output) and run the same command again to continue", err, ss.f.resume)
 	}
 	if ss.ck != nil {
-		settled := sum != nil && sum.Complete && !sum.Interrupted
-		if werr := ss.ck.Write(settled); werr != nil {
+		// Once Run has returned, its cooldown is over: every reply it waits
+		// for is in, and the state can take the positions where sending
+		// stopped (a stopped scan is probed on exactly where it stopped).
+		// Without a summary (nothing ran, or banner grabs remain) the
+		// positions of the last checkpoint stand.
+		if werr := ss.ck.Write(sum != nil); werr != nil {
 			err = errors.Join(err, fmt.Errorf("resume file %s not updated (the previous one stays valid): %w", ss.f.resume, werr))
 		}
 	}
