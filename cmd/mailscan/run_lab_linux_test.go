@@ -124,9 +124,9 @@ func TestIntegrationRun(t *testing.T) {
 		t.Errorf("results do not match the hits one for one: %s", d)
 	}
 	var m struct {
-		Privileges  string
-		Status      string
-		Syn         struct {
+		Privileges string
+		Status     string
+		Syn        struct {
 			Summary struct {
 				AnswersAllPorts uint64 `json:"answers_all_ports"`
 			}
