@@ -236,6 +236,32 @@ func (s *Scanner) Positions() []uint64 {
 	return out
 }
 
+// Frontier returns, for positions read from Positions, the positions each
+// sender may reach before it records its next one: the end of a whole
+// batch sent from there. A sender records its position after its batch
+// leaves, so a target probed at the moment positions were read lies before
+// the frontier, if not before the positions.
+func (s *Scanner) Frontier(positions []uint64) []uint64 {
+	c := &s.cfg
+	batch := max(c.Batch, c.Probes) // targets in one batch, at most
+	out := make([]uint64, len(positions))
+	for i, p := range positions {
+		it, err := s.cycle.Iter(c.Shard, c.Shards, uint64(i), uint64(len(positions)))
+		if err != nil {
+			out[i] = p
+			continue
+		}
+		it.Seek(p)
+		for range batch {
+			if _, ok := it.Next(); !ok {
+				break
+			}
+		}
+		out[i] = it.Pos()
+	}
+	return out
+}
+
 // Checkpoint calls fn with the hits found but not yet delivered to the
 // Output (queued for the output goroutine, waiting for a control answer, or
 // refused by a failing Output), while no hit moves to the Output: every hit

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,8 @@ type simNet struct {
 	inject func(p probe) [][]byte
 	// onFlush, when set, is called after every batch a sender flushes.
 	onFlush func()
+	// produced counts replies made, consumed those the receiver handled.
+	produced, consumed atomic.Int64
 }
 
 type probe struct {
@@ -144,6 +147,7 @@ func (n *simNet) deliver(b []byte) {
 	for _, r := range out {
 		if !n.lost() {
 			n.replies = append(n.replies, r)
+			n.produced.Add(1)
 		}
 	}
 	n.mu.Unlock()
@@ -222,6 +226,7 @@ func (r *simReceiver) Poll(timeout time.Duration, fn func([]byte)) (int, error) 
 	}
 	for _, b := range batch {
 		fn(b)
+		n.consumed.Add(1)
 	}
 	return len(batch), nil
 }

@@ -232,7 +232,7 @@ func (ss *scanSession) start(pending func() []state.Hit, proto string) error {
 			}
 		}
 		ss.ck = state.NewCheckpointer(state.CheckpointConfig{
-			Path: ss.f.resume, Base: base, Files: ss.files, Initial: initial, Source: ss.s, Pending: pending,
+			Path: ss.f.resume, Base: base, Files: ss.files, Initial: initial, Resumed: ss.prior != nil, Source: ss.s, Pending: pending,
 			Lag: max(ss.p.cfg.Cooldown, 2*time.Second),
 		})
 		if err := ss.ck.Write(false); err != nil {

@@ -12,6 +12,9 @@ import (
 type Source interface {
 	// Positions returns each sender's position now.
 	Positions() []uint64
+	// Frontier returns, for positions, how far each sender may have sent
+	// before its position is next updated.
+	Frontier(positions []uint64) []uint64
 	// Checkpoint calls fn with the hits not yet delivered, while none is.
 	Checkpoint(fn func(held []hitlist.Hit))
 	// ResumeStateAt returns the scan's resume state at positions.
@@ -24,10 +27,14 @@ type Source interface {
 // after.
 //
 // It samples the scan every SampleEvery: first the outputs' offsets, then
-// the senders' positions. A State takes the newest sample at least Lag old:
-// every reply to a probe sent before that sample has arrived (Lag is the
-// scan's cooldown), so its hit is written, held or pending; and every hit
-// of a later target is written after that sample's offsets, because it can
+// the senders' frontiers (Source.Frontier of their positions), past every
+// target probed when the offsets were read. A State takes the newest sample
+// at least Lag old whose frontiers every sender has since recorded passing:
+// every target before it was probed; every reply to those probes has
+// arrived (Lag is the scan's cooldown), so its hit is written, held or
+// pending; every hit written before the sample's offsets is of a target
+// before the frontier, so the resumed run does not find it again; and
+// every hit of a later target is written after the offsets, because it can
 // only be found after its probe was sent.
 type Checkpointer struct {
 	cfg CheckpointConfig
@@ -50,6 +57,14 @@ type CheckpointConfig struct {
 	// Initial are the outputs' marks at the start: the marks of the state
 	// a resumed run continues, else the outputs' sizes.
 	Initial []int64
+	// Resumed pins the marks at Initial for the whole run. The run it
+	// continues was killed somewhere past its state's positions; this run
+	// probes those targets again, and until it has passed the farthest the
+	// other got (which no file records) a hit of a target ahead of it may
+	// stand anywhere after Initial. A resumed run that is killed in turn
+	// is then read back from Initial again: more reading, never a hit
+	// written twice.
+	Resumed bool
 	// Source is the scan.
 	Source Source
 	// Pending, when set, returns the hits written and not yet grabbed. It
@@ -58,8 +73,8 @@ type CheckpointConfig struct {
 	Pending func() []Hit
 	// Lag is how old a sample must be to be used (the scan's cooldown).
 	Lag time.Duration
-
-	now func() time.Time
+	// Now returns the time (default time.Now); tests replace it.
+	Now func() time.Time
 }
 
 // SampleEvery is how often Run samples the scan.
@@ -74,8 +89,8 @@ type sample struct {
 // NewCheckpointer returns a Checkpointer whose first sample is the scan as
 // it is now, before it starts, with the outputs at cfg.Initial.
 func NewCheckpointer(cfg CheckpointConfig) *Checkpointer {
-	if cfg.now == nil {
-		cfg.now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	c := &Checkpointer{cfg: cfg}
 	c.initial = sample{offsets: append([]int64(nil), cfg.Initial...), positions: cfg.Source.Positions()}
@@ -98,29 +113,51 @@ func (c *Checkpointer) offsets() []int64 {
 func (c *Checkpointer) Sample() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.cfg.now()
+	now := c.cfg.Now()
 	// Offsets before positions: a hit written after these offsets may be
 	// of a target before these positions, never the other way round.
 	s := sample{t: now, offsets: c.offsets()}
-	s.positions = c.cfg.Source.Positions()
+	if c.cfg.Resumed {
+		s.offsets = c.initial.offsets
+	}
+	s.positions = c.cfg.Source.Frontier(c.cfg.Source.Positions())
 	c.samples = append(c.samples, s)
-	// Keep the newest sample older than Lag and everything after it.
-	cut := -1
+	// Keep the samples a state may still want: those at most Lag old, and
+	// older ones back to the newest that every sender has passed (a
+	// sender held up mid-batch makes newer ones unusable for a while).
+	live := s.positions
+	cut := 0
 	for i, old := range c.samples {
-		if now.Sub(old.t) >= c.cfg.Lag {
+		if now.Sub(old.t) < c.cfg.Lag {
+			break
+		}
+		passed := len(old.positions) == len(live)
+		for j := 0; passed && j < len(live); j++ {
+			passed = old.positions[j] <= live[j]
+		}
+		if passed {
 			cut = i
 		}
 	}
-	if cut > 0 {
-		c.samples = append(c.samples[:0], c.samples[cut:]...)
-	}
+	c.samples = append(c.samples[:0], c.samples[cut:]...)
 }
 
-// lagged returns the newest sample at least Lag old, or the initial one.
-func (c *Checkpointer) lagged(now time.Time) sample {
+// usable returns the newest sample at least Lag old whose frontiers the
+// senders have all recorded passing by now (live), or the initial sample.
+// A sample's frontier may hold the batch a sender was sending; until that
+// sender records its position past it, the frontier may lie beyond what
+// it probed, and a state there would skip targets.
+func (c *Checkpointer) usable(now time.Time, live []uint64) sample {
 	best := c.initial
 	for _, s := range c.samples {
-		if now.Sub(s.t) >= c.cfg.Lag {
+		if now.Sub(s.t) < c.cfg.Lag {
+			break
+		}
+		ok := len(s.positions) == len(live)
+		for i := 0; ok && i < len(live); i++ {
+			ok = s.positions[i] <= live[i]
+		}
+		if ok {
 			best = s
 		}
 	}
@@ -133,11 +170,13 @@ func (c *Checkpointer) lagged(now time.Time) sample {
 func (c *Checkpointer) Write(settled bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.cfg.now()
-	at := c.lagged(now)
+	now := c.cfg.Now()
+	at := c.usable(now, c.cfg.Source.Positions())
 	if settled {
-		at = sample{t: now, offsets: c.offsets()}
-		at.positions = c.cfg.Source.Positions()
+		// Sending has stopped and every reply is in: no hit of a target
+		// past the positions of now was ever found, so the outputs' ends
+		// are the marks.
+		at = sample{t: now, offsets: c.offsets(), positions: c.cfg.Source.Positions()}
 	}
 	st := c.cfg.Base
 	st.Outputs = append([]Mark(nil), c.cfg.Base.Outputs...)

@@ -189,7 +189,16 @@ func (s *State) WriteFile(path string) error {
 // the new, whole: data goes to a temporary file in the same directory,
 // which is fsynced and renamed over path, and the directory is fsynced. The
 // directory must be writable.
-func WriteFileAtomic(path string, data []byte) (err error) {
+func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, data, func(f *os.File, b []byte) error {
+		_, err := f.Write(b)
+		return err
+	})
+}
+
+// writeAtomic is WriteFileAtomic with the write of the data replaceable,
+// so that tests can make it fail half way as a full disk does.
+func writeAtomic(path string, data []byte, write func(*os.File, []byte) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -204,7 +213,7 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	if err = write(tmp, data); err != nil {
 		return err
 	}
 	if err = tmp.Chmod(0o644); err != nil {
