@@ -1,8 +1,11 @@
 package syn
 
 import (
+	"errors"
 	"net/netip"
+	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -417,4 +420,109 @@ func BenchmarkReplyPath(b *testing.B) {
 		d.add(r.SrcAddr, r.SrcPort)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "replies/s")
+}
+
+// failAfter is an Output whose Flush fails once n hits were written.
+type failAfter struct {
+	collect
+	n int
+}
+
+func (f *failAfter) Flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.hits) >= f.n {
+		return errors.New("no space left on device")
+	}
+	return nil
+}
+
+// TestOutputFailureStopsAndKeepsHits: when the Output fails, the scan stops
+// sending, Run returns the error, and every hit found is either delivered
+// (flushed before the failure) or held for the resume state: none lost.
+func TestOutputFailureStopsAndKeepsHits(t *testing.T) {
+	truth := labTruth(4, 200)
+	n := newSimNet(truth, 0, 1)
+	out := &failAfter{n: 20}
+	cfg := Config{Allowed: mustSet(t, "198.18.16.0/22"), Deny: blocklist.NewSet(), Ports: labPorts, Seed: 3, Batch: 8,
+		Output: out, Cooldown: 20 * time.Millisecond}
+	cfg.link = n
+	s, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("Run error %v, want the Output's", err)
+	}
+	if !sum.Interrupted || sum.Probed >= cfg.Allowed.Len()*4 {
+		t.Fatalf("interrupted %v, probed %d of %d: the scan went on after the failure", sum.Interrupted, sum.Probed, cfg.Allowed.Len()*4)
+	}
+	// Delivered: the hits of successful flushes. The Output failed on the
+	// flush after its 20th hit: everything of that batch on is held.
+	var held []hitlist.Hit
+	s.Checkpoint(func(h []hitlist.Hit) { held = h })
+	found := map[string]bool{}
+	for k, c := range n.probes {
+		if c > 0 && slices.Contains(truth, k) {
+			found[k] = true
+		}
+	}
+	got := map[string]int{}
+	for _, h := range out.hits[:min(len(out.hits), 20)] {
+		got[netip.AddrPortFrom(h.Addr, h.Port).String()]++
+	}
+	for _, h := range held {
+		got[netip.AddrPortFrom(h.Addr, h.Port).String()]++
+	}
+	for k := range found {
+		if got[k] == 0 {
+			t.Errorf("%s found, neither delivered nor held", k)
+		}
+	}
+	if len(got) != len(found) {
+		t.Errorf("delivered+held %d distinct, found %d", len(got), len(found))
+	}
+}
+
+// TestStopDuringSlowRate: at one packet every ten minutes, Stop ends the
+// scan at once (the test would hang otherwise), after the first packet.
+func TestStopDuringSlowRate(t *testing.T) {
+	n := newSimNet(nil, 0, 1)
+	cfg := Config{Allowed: mustSet(t, "198.18.16.0/24"), Deny: blocklist.NewSet(), Ports: labPorts, Seed: 1,
+		Rate: 1.0 / 600, Output: &collect{}, Cooldown: time.Millisecond}
+	cfg.link = n
+	s, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.onFlush = func() { go s.Stop() }
+	sum, err := s.Run(t.Context())
+	if err != nil || !sum.Interrupted || sum.Sent != 1 {
+		t.Fatalf("err %v interrupted %v sent %d; want a stop after the first packet", err, sum.Interrupted, sum.Sent)
+	}
+}
+
+// TestMaxResultsAndResumeSeeds: MaxResults stops the scan once enough hits
+// are in; a resumed scan delivers its Held hits first and never one of Seen.
+func TestMaxResultsAndResumeSeeds(t *testing.T) {
+	truth := labTruth(6, 200)
+	cfg := Config{Allowed: mustSet(t, "198.18.16.0/22"), Deny: blocklist.NewSet(), Ports: labPorts, Seed: 8, MaxResults: 30, Batch: 4}
+	out, sum := runSim(t, newSimNet(truth, 0, 1), cfg)
+	if !sum.Interrupted || sum.Open < 30 || sum.Probed == cfg.Allowed.Len()*4 {
+		t.Fatalf("MaxResults 30: interrupted %v open %d probed %d", sum.Interrupted, sum.Open, sum.Probed)
+	}
+	_ = out
+	seen := netip.MustParseAddrPort(truth[0])
+	held := hitlist.Hit{Addr: netip.MustParseAddr("198.18.99.1"), Port: 143, Status: hitlist.Open}
+	cfg2 := Config{Allowed: mustSet(t, "198.18.16.0/22"), Deny: blocklist.NewSet(), Ports: labPorts, Seed: 8,
+		Held: []hitlist.Hit{held}, Seen: []netip.AddrPort{seen}}
+	out2, _ := runSim(t, newSimNet(truth, 0, 1), cfg2)
+	if len(out2.hits) == 0 || out2.hits[0].Addr != held.Addr {
+		t.Fatalf("first hit %v, want the held one", out2.hits[:min(1, len(out2.hits))])
+	}
+	keys := out2.keys(hitlist.Open)
+	if slices.Contains(keys, seen.String()) || len(keys) != len(truth) {
+		t.Errorf("%d hits, want the %d of the truth without %s plus the held one", len(keys), len(truth)-1, seen)
+	}
 }

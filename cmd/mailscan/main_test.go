@@ -83,6 +83,24 @@ func TestSynUsageErrors(t *testing.T) {
 		{"bad gateway", []string{"syn", "--allow-reserved", "198.18.0.0/15", "-G", "zz", "198.18.16.0/24"}, []string{`-G "zz"`}},
 		{"bad flag", []string{"syn", "--no-such-flag"}, []string{"no-such-flag"}},
 		{"bad format", []string{"syn", "-O", "xml", "198.18.16.0/24"}, []string{`"xml"`}},
+		// Numbers: NaN and the infinities parse as floats and must never
+		// mean "unlimited"; absurd magnitudes are typos.
+		{"rate NaN", []string{"syn", "-r", "NaN", "198.18.16.0/24"}, []string{"-r NaN: want packets per second from 0 to 1e+09"}},
+		{"rate +Inf", []string{"syn", "-r", "+Inf", "198.18.16.0/24"}, []string{"-r +Inf"}},
+		{"rate 1e300", []string{"run", "-r", "1e300", "198.18.16.0/24"}, []string{"-r 1e+300"}},
+		{"rate negative", []string{"syn", "-r", "-5", "198.18.16.0/24"}, []string{"-r -5"}},
+		{"bandwidth NaN", []string{"syn", "-B", "NaN", "--allow-reserved", "198.18.0.0/15", "198.18.16.0/24"}, []string{`bad bandwidth "NaN"`}},
+		{"cooldown Inf", []string{"syn", "--cooldown", "Inf", "198.18.16.0/24"}, []string{`"Inf": want seconds`}},
+		{"timeout NaN", []string{"run", "--timeout", "NaN", "198.18.16.0/24"}, []string{`"NaN": want seconds`}},
+		{"timeout 1e300", []string{"banner", "--timeout", "1e300"}, []string{`"1e300": want seconds`}},
+		{"max-runtime Inf", []string{"syn", "--max-runtime", "Inf", "198.18.16.0/24"}, []string{`"Inf": want seconds`}},
+		{"checkpoint 0", []string{"syn", "--checkpoint", "0", "198.18.16.0/24"}, []string{"--checkpoint 0s: want at least 1s"}},
+		{"banner rate NaN", []string{"banner", "--rate", "NaN"}, []string{"--rate NaN: want connections per second"}},
+		{"concurrency 0", []string{"banner", "--concurrency", "0"}, []string{"--concurrency 0"}},
+		{"senders 100000", []string{"syn", "--senders", "100000", "198.18.16.0/24"}, []string{"--senders 100000: want 1 to"}},
+		{"probes 0", []string{"syn", "--probes", "0", "198.18.16.0/24"}, []string{"--probes 0"}},
+		{"batch huge", []string{"syn", "--batch", "1000000", "198.18.16.0/24"}, []string{"--batch 1e+06"}},
+		{"max-backlog negative", []string{"run", "--max-backlog", "-1", "--allow-reserved", "198.18.0.0/15", "198.18.16.0/24"}, []string{"--max-backlog -1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,5 +243,44 @@ func TestBannerReportExcluded(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "blocklist "+bl+": 1 IPv6 entries, applied to IPv6 targets") {
 		t.Errorf("the IPv6 entry is not reported:\n%s", stderr)
+	}
+}
+
+// TestConventions: --help, -h, help CMD, CMD --help, --version and version
+// work as a Unix user expects, with exit status 0.
+func TestConventions(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		code, out, _ := runMain(t, "", args...)
+		if code != 0 || !strings.Contains(out, "The commands are:") || !strings.Contains(out, "Exit status:") {
+			t.Errorf("%v: exit %d, stdout:\n%s", args, code, out)
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+		code, out, _ := runMain(t, "", args...)
+		if code != 0 || !strings.HasPrefix(out, "mailscan ") || !strings.Contains(out, "go1.") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, out)
+		}
+	}
+	for _, c := range []string{"syn", "banner", "run", "report", "fingerprint"} {
+		code, _, stderr := runMain(t, "", c, "--help")
+		if code != 0 || !strings.Contains(stderr, "usage: mailscan "+c) {
+			t.Errorf("%s --help: exit %d, stderr:\n%s", c, code, stderr)
+		}
+	}
+}
+
+// TestBannerStdinStdout: "-" is standard input for -i and standard output
+// for -o.
+func TestBannerStdinStdout(t *testing.T) {
+	code, out, stderr := runMain(t, "10.1.2.3:143\n", "banner", "-q", "-i", "-", "-o", "-", "--report-excluded")
+	if code != 0 || !strings.Contains(out, `"status":"excluded"`) {
+		t.Errorf("exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`a file named "-" was made`)
+	}
+	dir := t.TempDir()
+	if code, _, stderr := runMain(t, "", "banner", "-i", dir); code != 2 || !strings.Contains(stderr, "is a directory") {
+		t.Errorf("-i DIR: exit %d, %s", code, stderr)
 	}
 }
