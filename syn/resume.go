@@ -44,16 +44,20 @@ func ConfigHash(c *Config) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// ErrResume is wrapped by every error that refuses a resume state: it does
+// not fit the scan it is given to.
+var ErrResume = errors.New("syn: the resume file does not fit this scan")
+
 // check reports whether r can resume the scan c describes.
 func (r *ResumeState) check(c *Config, n uint64, cy *cyclic.Cycle) error {
 	if r.ConfigHash != ConfigHash(c) {
-		return errors.New("syn: the resume file is for another scan: targets, exclusions, ports, seed or shard differ")
+		return fmt.Errorf("%w: it is for another scan: targets, exclusions, ports, seed or shard differ", ErrResume)
 	}
 	if r.Cycle != (CycleInfo{N: n, P: cy.P, G: cy.G, Start: cy.Start}) {
-		return errors.New("syn: the resume file's permutation differs from this scan's (another mailscan version?)")
+		return fmt.Errorf("%w: its permutation differs from this scan's (another mailscan version?)", ErrResume)
 	}
 	if len(r.Positions) == 0 || len(r.Positions) > MaxSenders {
-		return fmt.Errorf("syn: the resume file records %d sender positions: want 1 to %d", len(r.Positions), MaxSenders)
+		return fmt.Errorf("%w: it records %d sender positions: want 1 to %d", ErrResume, len(r.Positions), MaxSenders)
 	}
 	return nil
 }

@@ -198,7 +198,7 @@ func (s *Scanner) initCycle() error {
 		}
 		if c.Resume != nil {
 			if p := c.Resume.Positions[i]; p > it.Len() {
-				return fmt.Errorf("syn: the resume file puts sender %d at position %d, past the end of its part (%d)", i, p, it.Len())
+				return fmt.Errorf("%w: it puts sender %d at position %d, past the end of its part (%d)", ErrResume, i, p, it.Len())
 			}
 			it.Seek(c.Resume.Positions[i])
 			s.startPos += it.Pos()

@@ -168,6 +168,18 @@ func (ss *scanSession) open() error {
 			return classify(err)
 		}
 	}
+	// Every output must open before any is truncated: a bad path must not
+	// cost the user the other files.
+	for _, spec := range ss.specs {
+		if !spec.isFile() {
+			continue
+		}
+		f, err := os.OpenFile(spec.path, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return usageError{err}
+		}
+		f.Close()
+	}
 	for i, spec := range ss.specs {
 		if !spec.isFile() {
 			continue
@@ -389,7 +401,7 @@ func classify(err error) error {
 	if errors.Is(err, syn.ErrPrivilege) || errors.Is(err, os.ErrPermission) {
 		return usagef("%v (run as root, or give the binary CAP_NET_RAW: setcap cap_net_raw+ep mailscan)", err)
 	}
-	if errors.Is(err, syn.ErrInterface) || errors.Is(err, syn.ErrRoute) {
+	if errors.Is(err, syn.ErrInterface) || errors.Is(err, syn.ErrRoute) || errors.Is(err, syn.ErrResume) {
 		return usageError{err}
 	}
 	return err
