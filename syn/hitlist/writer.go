@@ -2,7 +2,9 @@ package hitlist
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 )
 
@@ -22,18 +24,28 @@ type WriterOption func(*Writer)
 // (JSONL), which only pipelines that probe a control port can fill.
 func WithAnswersAllPorts() WriterOption { return func(w *Writer) { w.allPorts = true } }
 
-// NewWriter returns a Writer on w. For CSV it writes the header line at once,
-// so that even an empty scan leaves a well-formed file.
+// NewWriter returns a Writer on w. For CSV it writes the header line at once
+// (masscan's "#masscan" line for Masscan), so that even an empty scan leaves
+// a well-formed file. Nmap is not a stream format: see PortFiles.
 func NewWriter(w io.Writer, f Format, opts ...WriterOption) (*Writer, error) {
 	hw := &Writer{w: bufio.NewWriterSize(w, 64<<10), format: f, buf: make([]byte, 0, 256)}
 	for _, o := range opts {
 		o(hw)
 	}
-	if f == CSV {
-		hdr := "ip,port,status,ttl,window,time"
+	var hdr string
+	switch f {
+	case CSV:
+		hdr = "ip,port,status,ttl,window,time"
 		if hw.allPorts {
 			hdr += ",answers_all_ports"
 		}
+	case Masscan:
+		hdr = "#masscan"
+	case JSONL, List, ZGrab2:
+	default:
+		return nil, fmt.Errorf("hitlist: %v is not a stream format", f)
+	}
+	if hdr != "" {
 		if _, err := hw.w.WriteString(hdr + "\n"); err != nil {
 			return nil, err
 		}
@@ -80,10 +92,33 @@ func (w *Writer) Write(h *Hit) error {
 			b = strconv.AppendBool(b, h.AnswersAllPorts)
 		}
 		b = append(b, '}')
-	default: // List
+	case ZGrab2:
+		// ip, domain, tag, port. The domain stays empty: ZGrab2 would
+		// resolve it, use it as SNI and send it in EHLO. A port with no
+		// mail protocol gets an empty tag, which no section of the ini
+		// triggers on: the hit is kept in the file, not grabbed.
+		if h.Status != Open {
+			return nil // zgrab2 has no status column: a closed port would be grabbed
+		}
 		b = h.Addr.AppendTo(b)
-		b = append(b, ':')
+		b = append(b, ",,"...)
+		b = append(b, PortTag(h.Port)...)
+		b = append(b, ',')
 		b = strconv.AppendUint(b, uint64(h.Port), 10)
+	case Masscan:
+		b = append(b, h.Status.String()...)
+		b = append(b, " tcp "...)
+		b = strconv.AppendUint(b, uint64(h.Port), 10)
+		b = append(b, ' ')
+		b = h.Addr.AppendTo(b)
+		b = append(b, ' ')
+		var sec int64
+		if !h.Time.IsZero() {
+			sec = h.Time.Unix()
+		}
+		b = strconv.AppendInt(b, sec, 10)
+	default: // List
+		b = netip.AddrPortFrom(h.Addr, h.Port).AppendTo(b)
 	}
 	b = append(b, '\n')
 	w.buf = b
