@@ -53,7 +53,7 @@ type env struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdSyn, cmdBanner, cmdRun, cmdReport, cmdFingerprint, cmdHelp}
+	commands = []*command{cmdSyn, cmdBanner, cmdRun, cmdReport, cmdFingerprint, cmdZGrab2INI, cmdHelp}
 }
 
 func lookup(name string) *command {

@@ -283,13 +283,16 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(cmdSyn, e)
 	f.register(fs)
 	fs.StringVar(&out, "o", "", "write hits to `file` (default stdout)")
-	fs.StringVar(&format, "O", "csv", "hit list `format`: csv, jsonl or list")
+	fs.StringVar(&format, "O", "csv", "hit list `format`: csv, jsonl, list, zgrab2 (ZGrab2's CSV input, see mailscan zgrab2-ini; zgrab2:NAME sends EHLO NAME), masscan (its -oL list) or nmap (-o PREFIX writes PREFIX.PORT.txt, one address list per port for nmap -iL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	hf, err := hitlist.ParseFormat(format)
+	hf, wopts, err := parseOutputFormat(format)
 	if err != nil {
-		return usagef("-O: %v", err)
+		return err
+	}
+	if hf.PerPort() && (out == "" || out == "-") {
+		return usagef("-O %v writes one file per port, PREFIX.PORT.txt: give -o PREFIX", hf)
 	}
 	p, err := f.plan(fs.Args())
 	if err != nil {
@@ -297,16 +300,20 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	}
 	e.log.Info(p.exclusionSummary())
 
-	lo := &lazyOutput{open: func() (*hitlist.Writer, io.Closer, error) {
+	lo := &lazyOutput{open: func() (hitOutput, io.Closer, error) {
+		if hf.PerPort() {
+			pf, err := hitlist.NewPortFiles(out, p.resume != nil)
+			return pf, pf, err
+		}
 		if out == "" {
-			w, err := hitlist.NewWriter(e.stdout, hf)
+			w, err := hitlist.NewWriter(e.stdout, hf, wopts...)
 			return w, nil, err
 		}
 		file, err := createOutput(out, p.resume != nil)
 		if err != nil {
 			return nil, nil, err
 		}
-		w, err := hitlist.NewWriter(file, hf)
+		w, err := hitlist.NewWriter(file, hf, wopts...)
 		return w, file, err
 	}}
 	p.cfg.Output = lo
@@ -318,19 +325,51 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
+// parseOutputFormat parses -O: a format name, and for zgrab2 an optional
+// ":NAME", the EHLO name ZGrab2 takes from the domain column.
+func parseOutputFormat(s string) (hitlist.Format, []hitlist.WriterOption, error) {
+	name, domain, hasDomain := strings.Cut(s, ":")
+	hf, err := hitlist.ParseFormat(name)
+	if err != nil {
+		return 0, nil, usagef("-O: %v", err)
+	}
+	if !hasDomain {
+		return hf, nil, nil
+	}
+	opts := []hitlist.WriterOption{hitlist.WithZGrab2Domain(domain)}
+	if _, err := hitlist.NewWriter(io.Discard, hf, opts...); err != nil {
+		return 0, nil, usagef("-O %s: %v", s, err)
+	}
+	return hf, opts, nil
+}
+
+// hitOutput is a hit list being written: a *hitlist.Writer, or
+// *hitlist.PortFiles for -O nmap.
+type hitOutput interface {
+	Write(h *hitlist.Hit) error
+	Flush() error
+}
+
 // lazyOutput opens the hit list on the first hit or flush: a scan that
 // cannot start (no privilege, no route) leaves no half-made output behind,
 // while a scan that runs and finds nothing still leaves a well-formed file.
 type lazyOutput struct {
-	open   func() (*hitlist.Writer, io.Closer, error)
-	w      *hitlist.Writer
+	open   func() (hitOutput, io.Closer, error)
+	w      hitOutput
 	closer io.Closer
 	err    error
 }
 
-func (o *lazyOutput) get() (*hitlist.Writer, error) {
+func (o *lazyOutput) get() (hitOutput, error) {
 	if o.w == nil && o.err == nil {
 		o.w, o.closer, o.err = o.open()
+		if o.err != nil {
+			// A failed open may return a typed nil writer and an open file.
+			if o.closer != nil {
+				o.closer.Close()
+			}
+			o.w, o.closer = nil, nil
+		}
 	}
 	return o.w, o.err
 }

@@ -14,6 +14,7 @@ type Writer struct {
 	w        *bufio.Writer
 	format   Format
 	allPorts bool
+	domain   string // the ZGrab2 format's domain column
 	buf      []byte
 }
 
@@ -24,6 +25,28 @@ type WriterOption func(*Writer)
 // (JSONL), which only pipelines that probe a control port can fill.
 func WithAnswersAllPorts() WriterOption { return func(w *Writer) { w.allPorts = true } }
 
+// WithZGrab2Domain fills the domain column of the ZGrab2 format with name.
+// ZGrab2's smtp module sends it in EHLO (with the column empty it sends a
+// bare "EHLO", which Postfix answers "501 Syntax: EHLO hostname", and no
+// STARTTLS follows); ZGrab2 also uses it as the TLS server name unless
+// --no-sni is set, as WriteZGrab2INI sets it.
+func WithZGrab2Domain(name string) WriterOption { return func(w *Writer) { w.domain = name } }
+
+// validDomain accepts a DNS name: letters, digits, '-' and '.', at most 253
+// bytes, so that it cannot break a CSV line or an SMTP command.
+func validDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewWriter returns a Writer on w. For CSV it writes the header line at once
 // (masscan's "#masscan" line for Masscan), so that even an empty scan leaves
 // a well-formed file. Nmap is not a stream format: see PortFiles.
@@ -31,6 +54,9 @@ func NewWriter(w io.Writer, f Format, opts ...WriterOption) (*Writer, error) {
 	hw := &Writer{w: bufio.NewWriterSize(w, 64<<10), format: f, buf: make([]byte, 0, 256)}
 	for _, o := range opts {
 		o(hw)
+	}
+	if hw.domain != "" && (f != ZGrab2 || !validDomain(hw.domain)) {
+		return nil, fmt.Errorf("hitlist: domain %q: want a DNS name, with the zgrab2 format", hw.domain)
 	}
 	var hdr string
 	switch f {
@@ -93,15 +119,17 @@ func (w *Writer) Write(h *Hit) error {
 		}
 		b = append(b, '}')
 	case ZGrab2:
-		// ip, domain, tag, port. The domain stays empty: ZGrab2 would
-		// resolve it, use it as SNI and send it in EHLO. A port with no
-		// mail protocol gets an empty tag, which no section of the ini
-		// triggers on: the hit is kept in the file, not grabbed.
+		// ip, domain, tag, port. The domain is empty unless given
+		// (WithZGrab2Domain). A port with no mail protocol gets an empty
+		// tag, which no section of the ini triggers on: the hit is kept in
+		// the file, not grabbed.
 		if h.Status != Open {
 			return nil // zgrab2 has no status column: a closed port would be grabbed
 		}
 		b = h.Addr.AppendTo(b)
-		b = append(b, ",,"...)
+		b = append(b, ',')
+		b = append(b, w.domain...)
+		b = append(b, ',')
 		b = append(b, PortTag(h.Port)...)
 		b = append(b, ',')
 		b = strconv.AppendUint(b, uint64(h.Port), 10)

@@ -19,14 +19,17 @@ type zgrab2Section struct {
 // allow: implicit TLS on 465, 993, 995; STARTTLS/STLS on the cleartext
 // IMAP and POP3 ports (ZGrab2's smtp module sends STARTTLS by itself when
 // EHLO offers it); a polite QUIT where the module can send one.
+//
+// Every section sets no-sni, as mailscan sends no SNI to an address: the
+// domain column, when filled, is the scanner's EHLO name, not the server's.
 var zgrab2Sections = []zgrab2Section{
-	{"smtp", "smtp", []string{"send-quit=true"}},
-	{"smtp", "submission", []string{"send-quit=true"}},
-	{"smtp", "smtps", []string{"smtps=true", "send-quit=true"}},
-	{"imap", "imap", []string{"starttls=true"}},
-	{"imap", "imaps", []string{"imaps=true"}},
-	{"pop3", "pop3", []string{"starttls=true", "send-quit=true"}},
-	{"pop3", "pop3s", []string{"pop3s=true", "send-quit=true"}},
+	{"smtp", "smtp", []string{"send-quit=true", "no-sni=true"}},
+	{"smtp", "submission", []string{"send-quit=true", "no-sni=true"}},
+	{"smtp", "smtps", []string{"smtps=true", "send-quit=true", "no-sni=true"}},
+	{"imap", "imap", []string{"starttls=true", "no-sni=true"}},
+	{"imap", "imaps", []string{"imaps=true", "no-sni=true"}},
+	{"pop3", "pop3", []string{"starttls=true", "send-quit=true", "no-sni=true"}},
+	{"pop3", "pop3s", []string{"pop3s=true", "send-quit=true", "no-sni=true"}},
 }
 
 // WriteZGrab2INI writes the configuration of `zgrab2 multiple` for a hit
@@ -43,9 +46,10 @@ func WriteZGrab2INI(w io.Writer) error {
 #
 # ZGrab2 runs on each line only the section whose trigger equals the line's
 # tag, on the line's port. Its smtp module sends EHLO with the line's domain
-# field as the name (empty here: give one in the second column if your
-# servers want it) and STARTTLS when EHLO offers it. Lines with an empty tag
-# (ports with no mail protocol) trigger no section.
+# column as the name, and STARTTLS when EHLO offers it: write the list with
+# -O zgrab2:NAME to fill the column (a bare EHLO gets "501" from Postfix, and
+# then no STARTTLS). Lines with an empty tag (ports with no mail protocol)
+# trigger no section.
 `)
 	for _, s := range zgrab2Sections {
 		port, _ := TagPort(s.tag)

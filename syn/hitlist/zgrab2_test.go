@@ -121,13 +121,13 @@ func zgrab2ReadINI(t *testing.T, r io.Reader) []zgrab2Section {
 }
 
 // zgrab2Flags are the long flags of ZGrab2's smtp, imap and pop3 modules
-// (BaseFlags, the module's Flags; TLSFlags left out as the ini uses none):
+// (BaseFlags, the module's Flags, and of TLSFlags the one the ini uses):
 // an option the module does not have makes zgrab2 refuse the ini.
 var zgrab2Flags = map[string][]string{
 	"smtp": {"port", "name", "trigger", "connect-timeout", "target-timeout", "verbose",
-		"send-help", "send-quit", "send-ehlo-override", "send-helo-override", "send-starttls-override", "smtps"},
-	"imap": {"port", "name", "trigger", "connect-timeout", "target-timeout", "verbose", "send-close", "imaps", "starttls"},
-	"pop3": {"port", "name", "trigger", "connect-timeout", "target-timeout", "verbose", "send-help", "send-noop", "send-quit", "pop3s", "starttls"},
+		"send-help", "send-quit", "send-ehlo-override", "send-helo-override", "send-starttls-override", "smtps", "no-sni"},
+	"imap": {"port", "name", "trigger", "connect-timeout", "target-timeout", "verbose", "send-close", "imaps", "starttls", "no-sni"},
+	"pop3": {"port", "name", "trigger", "connect-timeout", "target-timeout", "verbose", "send-help", "send-noop", "send-quit", "pop3s", "starttls", "no-sni"},
 }
 
 // zgrab2Run is what one module section does with a target: its module,
@@ -292,5 +292,30 @@ func TestPortFiles(t *testing.T) {
 	b, _ := os.ReadFile(pf.Path(143))
 	if got := strings.Fields(string(b)); !slices.Equal(got, append(want[143], "198.18.16.99")) {
 		t.Errorf("after resume: %v", got)
+	}
+}
+
+// TestZGrab2Domain: the EHLO name goes in the domain column, where ZGrab2
+// reads it; a name that could break the CSV line or the SMTP command, or
+// a domain for another format, is refused.
+func TestZGrab2Domain(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := hitlist.NewWriter(&buf, hitlist.ZGrab2, hitlist.WithZGrab2Domain("scanner.lab.mailscan.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(&hitlist.Hit{Addr: netip.MustParseAddr("198.18.16.7"), Port: 25, Status: hitlist.Open})
+	w.Flush()
+	tg := zgrab2ReadCSV(t, &buf)
+	if len(tg) != 1 || tg[0].domain != "scanner.lab.mailscan.test" || tg[0].tag != "smtp" || tg[0].port != 25 {
+		t.Errorf("zgrab2 reads %+v", tg)
+	}
+	for _, bad := range []string{"a,b", "a b", "x\r\nQUIT", `"q"`, strings.Repeat("a", 254)} {
+		if _, err := hitlist.NewWriter(io.Discard, hitlist.ZGrab2, hitlist.WithZGrab2Domain(bad)); err == nil {
+			t.Errorf("domain %q accepted", bad)
+		}
+	}
+	if _, err := hitlist.NewWriter(io.Discard, hitlist.CSV, hitlist.WithZGrab2Domain("a.example")); err == nil {
+		t.Error("a domain for the CSV format accepted")
 	}
 }
