@@ -201,6 +201,7 @@ func TestReaderFormats(t *testing.T) {
 		{"zgrab2 quoted domain", `198.18.16.7,"mail, example",smtp,25` + "\n", nil, false, []string{"198.18.16.7:25/open"}, "zgrab2-csv"},
 		{"ip,port", "198.18.16.7,25\n", nil, false, []string{"198.18.16.7:25/open"}, "list"},
 		{"crlf", "198.18.16.7:143\r\n", nil, false, []string{"198.18.16.7:143/open"}, "list"},
+		{"byte order mark", "\ufeff198.18.16.7:143\n\ufeff{\"ip\":\"198.18.16.8\",\"port\":143}\n", nil, false, []string{"198.18.16.7:143/open", "198.18.16.8:143/open"}, ""},
 		{"no final newline", "198.18.16.7:143", nil, false, []string{"198.18.16.7:143/open"}, "list"},
 		{"duplicates once", "198.18.16.7:143\n198.18.16.7:143\n198.18.16.7\n", []uint16{143, 110}, false,
 			[]string{"198.18.16.7:143/open", "198.18.16.7:110/open"}, ""},
@@ -372,5 +373,19 @@ func BenchmarkReader(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(perPair, "B/pair")
 		})
+	}
+}
+
+// TestReaderNotABOM: a line starting with 0xEF that is no byte order mark
+// is a bad line, whole, and the next line is read.
+func TestReaderNotABOM(t *testing.T) {
+	r := hitlist.NewReader(strings.NewReader("\xefA\n198.18.16.7:143\n"), "in", nil)
+	_, err := r.Next()
+	var le *hitlist.LineError
+	if !errors.As(err, &le) || le.Line != 1 || le.Value != "\xefA" {
+		t.Fatalf("got %v, want a LineError for line 1", err)
+	}
+	if h, err := r.Next(); err != nil || h.Port != 143 {
+		t.Fatalf("then %+v, %v", h, err)
 	}
 }

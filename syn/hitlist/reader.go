@@ -216,20 +216,26 @@ func (r *Reader) step() error {
 	return r.textLine()
 }
 
-// skipSpace consumes white space and blank lines and returns the next byte,
-// unread.
+// skipSpace consumes white space, blank lines and byte order marks, and
+// returns the next byte, unread.
 func (r *Reader) skipSpace() (byte, error) {
 	for {
-		c, err := r.br.ReadByte()
+		b, err := r.br.Peek(1)
 		if err != nil {
 			return 0, r.readErr(err)
 		}
-		switch c {
+		switch c := b[0]; c {
 		case '\n':
 			r.line++
+			r.br.Discard(1)
 		case ' ', '\t', '\r', '\f', '\v':
+			r.br.Discard(1)
+		case 0xEF: // a UTF-8 byte order mark, as some editors write
+			if bom, _ := r.br.Peek(3); string(bom) != "\xEF\xBB\xBF" {
+				return c, nil
+			}
+			r.br.Discard(3)
 		default:
-			r.br.UnreadByte()
 			return c, nil
 		}
 	}
