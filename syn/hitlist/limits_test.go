@@ -68,15 +68,17 @@ func TestReaderXMLLimits(t *testing.T) {
 		t.Errorf("deep: end %v", end)
 	}
 
-	other := `<?xml version="1.0"?><rss></rss>`
-	_, _, end = drain(t, hitlist.NewReader(strings.NewReader(other), "n.xml", nil))
-	if end == nil || !strings.Contains(end.Error(), "neither nmap's nor masscan's") {
-		t.Errorf("rss: end %v", end)
+	// '<' that starts no nmap document: a bad line, and the list goes on.
+	other := "198.18.16.1:143\n<rss><item/></rss>\n<<oops\n198.18.16.2:143\n"
+	hits, lerrs, end := drain(t, hitlist.NewReader(strings.NewReader(other), "n.txt", nil))
+	if strings.Join(hits, " ") != "198.18.16.1:143 198.18.16.2:143" || len(lerrs) != 2 || lerrs[0].Line != 2 || lerrs[1].Line != 3 ||
+		!strings.Contains(lerrs[0].Error(), "neither nmap's nor masscan's") || end != nil {
+		t.Errorf("stray XML: hits %v, errors %v, end %v", hits, lerrs, end)
 	}
 
 	two := nmapHead + nmapHost("198.18.16.1", 143, "open") + "</nmaprun>\n" + nmapHead + nmapHost("198.18.16.2", 110, "closed") +
 		nmapHost("198.18.16.3", 110, "open") + "</nmaprun>\n198.18.16.4:25\n"
-	hits, lerrs, end := drain(t, hitlist.NewReader(strings.NewReader(two), "n.xml", nil))
+	hits, lerrs, end = drain(t, hitlist.NewReader(strings.NewReader(two), "n.xml", nil))
 	if strings.Join(hits, " ") != "198.18.16.1:143 198.18.16.3:110 198.18.16.4:25" || end != nil || len(lerrs) != 0 {
 		t.Errorf("concatenated: hits %v, errors %v, end %v", hits, lerrs, end)
 	}

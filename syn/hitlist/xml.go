@@ -1,6 +1,7 @@
 package hitlist
 
 import (
+	"bufio"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ type xmlState struct {
 	in     *xmlBytes
 	depth  int
 	format string
+	root   bool // inside nmap's or masscan's <nmaprun>
 
 	inHost   bool
 	hostLine int
@@ -105,6 +107,9 @@ func (r *Reader) xmlStep() error {
 			if err == io.EOF && x.depth == 0 {
 				return nil // a prolog and nothing else
 			}
+			if !x.root {
+				return r.notXML(err)
+			}
 			if err == io.EOF {
 				err = errors.New("the XML document ends before its root element closes (an interrupted scan?)")
 			}
@@ -119,7 +124,7 @@ func (r *Reader) xmlStep() error {
 			}
 			r.xmlStart(t)
 			if r.xml == nil {
-				return fmt.Errorf("hitlist: %s:%d: XML root <%s> is neither nmap's nor masscan's <nmaprun>", r.name, r.line+1, t.Name.Local)
+				return r.notXML(fmt.Errorf("<%s> is neither nmap's nor masscan's <nmaprun>", t.Name.Local))
 			}
 		case xml.EndElement:
 			x.depth--
@@ -147,7 +152,7 @@ func (r *Reader) xmlStart(t xml.StartElement) {
 			r.xml = nil
 			return
 		}
-		x.format = "nmap-xml"
+		x.root, x.format = true, "nmap-xml"
 		if attr(t, "scanner") == "masscan" {
 			x.format = "masscan-xml"
 		}
@@ -181,6 +186,22 @@ func (r *Reader) xmlStart(t xml.StartElement) {
 			x.cur.state = attr(t, "state")
 		}
 	}
+}
+
+// notXML reports a '<' that starts no nmap or masscan document (a stray
+// line of a text list, another XML) as a bad line and reads on after it.
+func (r *Reader) notXML(err error) error {
+	line := r.line + 1
+	for {
+		_, rerr := r.br.ReadSlice('\n')
+		if rerr != bufio.ErrBufferFull {
+			if rerr == nil {
+				r.line++
+			}
+			break
+		}
+	}
+	return &LineError{File: r.name, Line: line, Value: "<...", Err: fmt.Errorf("not nmap or masscan XML: %w", err)}
 }
 
 // xmlHost adds the hits of the <host> just read.
