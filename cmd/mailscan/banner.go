@@ -224,9 +224,14 @@ type bannerMeta struct {
 	Input      string `json:"input"`
 	InputLines int    `json:"input_lines"`
 	BadLines   int64  `json:"bad_lines"`
-	// Skipped counts hits not grabbed: not open, or no protocol for the
-	// port.
+	// Skipped counts records not grabbed: not open (closed, filtered), or
+	// no protocol for the port.
 	Skipped int64 `json:"skipped"`
+	// Duplicates counts records of an (ip, port) already read: grabbed
+	// once.
+	Duplicates int64 `json:"duplicates"`
+	// Formats names the input formats recognised, in order.
+	Formats []string `json:"formats,omitempty"`
 	// Excluded counts targets the exclusion policy refused: never
 	// contacted.
 	Excluded    int64                `json:"excluded"`
@@ -318,7 +323,8 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 // written. It fills m.
 func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader, rw *resultWriter, m *bannerMeta, quiet bool) error {
 	targetsCh := make(chan banner.Target)
-	var badLines, skipped, fed atomic.Int64
+	var noProto, fed atomic.Int64
+	var inputErr error // an error that ends the input: set before targetsCh closes
 	go func() {
 		defer close(targetsCh)
 		for {
@@ -328,20 +334,17 @@ func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader,
 			}
 			var le *hitlist.LineError
 			if errors.As(err, &le) {
-				badLines.Add(1)
 				e.log.Warn("skipping input line", "err", err)
 				continue
 			}
 			if err != nil {
-				e.log.Error("reading input", "err", err)
+				inputErr = err
 				return
 			}
 			t, err := g.target(h)
-			if h.Status != hitlist.Open || err != nil {
-				skipped.Add(1)
-				if err != nil {
-					e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", m.Input, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
-				}
+			if err != nil {
+				noProto.Add(1)
+				e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", m.Input, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
 				continue
 			}
 			select {
@@ -363,20 +366,25 @@ func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader,
 	// the input above, and grabs in flight still end properly.
 	err := banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, targetsCh, rw.write)
 	stop()
-	m.InputLines = reader.Line()
-	m.BadLines, m.Skipped, m.Results = badLines.Load(), skipped.Load(), rw.n
+	st := reader.Stats()
+	m.InputLines = int(st.Lines)
+	m.BadLines, m.Skipped, m.Duplicates, m.Results = st.BadLines, st.NotOpen+noProto.Load(), st.Duplicates, rw.n
+	m.Formats = reader.Formats()
 	m.Stats, m.MaxRSSBytes = g.stats.Snapshot(), maxRSS()
 	m.Excluded = m.Stats.ByStatus[banner.StatusExcluded]
-	e.log.Info("banner done", "results", rw.n, "success", m.Stats.Success, "excluded", m.Excluded, "bad_lines", m.BadLines, "skipped", m.Skipped)
+	e.log.Info("banner done", "results", rw.n, "success", m.Stats.Success, "excluded", m.Excluded, "bad_lines", m.BadLines,
+		"skipped", m.Skipped, "duplicates", m.Duplicates, "formats", strings.Join(m.Formats, ","))
 	switch {
 	case err != nil:
 	case rw.err != nil:
 		err = fmt.Errorf("writing results: %w", rw.err)
+	case inputErr != nil:
+		err = usagef("%v (the grabs of the %d targets before it are written)", inputErr, fed.Load())
 	case ctx.Err() != nil:
 		err = stoppedError{statusInterrupted, "interrupted: the input was not read to its end"}
-	case fed.Load() == 0 && m.InputLines > 0:
-		err = usagef("%s: %d lines but no target to grab (%d bad lines, %d skipped: not open or no protocol for the port)",
-			m.Input, m.InputLines, m.BadLines, m.Skipped)
+	case fed.Load() == 0 && st.Lines > 0:
+		err = usagef("%s: %d lines but no target to grab (%d bad lines, %d not open or without a protocol for the port)",
+			m.Input, st.Lines, m.BadLines, m.Skipped)
 	}
 	return err
 }

@@ -205,8 +205,9 @@ func TestIntegrationBannerDovecot(t *testing.T) {
 	}
 }
 
-// serviceTargets writes n targets of the lab's open service range, half on
-// port a and half on port b, as an ip:port list.
+// serviceTargets writes n distinct targets of the lab's open service range,
+// half on port a and half on port b, as an ip:port list. (banner grabs each
+// pair once: with a == b every target needs an address of its own.)
 func (l *labEnv) serviceTargets(t testing.TB, n int, a, b string) string {
 	pfx := netip.MustParsePrefix(l.get("LAB_SERVICE_RANGE"))
 	var sb strings.Builder
@@ -215,7 +216,8 @@ func (l *labEnv) serviceTargets(t testing.TB, n int, a, b string) string {
 		port := a
 		if i%2 == 1 {
 			port = b
-		} else if i > 0 {
+		}
+		if i > 0 && (i%2 == 0 || a == b) {
 			addr = addr.Next()
 		}
 		fmt.Fprintf(&sb, "%s:%s\n", addr, port)

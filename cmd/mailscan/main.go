@@ -58,7 +58,7 @@ type env struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdSyn, cmdBanner, cmdRun, cmdReport, cmdFingerprint, cmdVersion, cmdHelp}
+	commands = []*command{cmdSyn, cmdBanner, cmdRun, cmdReport, cmdFingerprint, cmdZGrab2INI, cmdVersion, cmdHelp}
 }
 
 func lookup(name string) *command {

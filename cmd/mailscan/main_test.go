@@ -202,7 +202,7 @@ func TestBannerBadInputLines(t *testing.T) {
 		}
 	}
 	code, _, stderr = runMain(t, in[:strings.LastIndex(in[:len(in)-1], "\n")+1], "banner", "-q")
-	if want := "stdin: 3 lines but no target to grab (2 bad lines, 1 skipped"; code != 2 || !strings.Contains(stderr, want) {
+	if want := "stdin: 3 lines but no target to grab (2 bad lines, 1 not open or without a protocol"; code != 2 || !strings.Contains(stderr, want) {
 		t.Errorf("only bad lines: exit %d, want 2 and %q:\n%s", code, want, stderr)
 	}
 }

@@ -168,7 +168,7 @@ func (r *pipelineRun) prepare() error {
 	if err := r.ss.open(); err != nil {
 		return err
 	}
-	hw, err := r.ss.hitWriter(hitlist.CSV, true)
+	hw, err := r.ss.hitWriter(hitlist.CSV, hitlist.WithAnswersAllPorts())
 	if err != nil {
 		return err
 	}

@@ -20,16 +20,19 @@ import (
 
 // outputSpec names one output of a scan.
 type outputSpec struct {
-	role string // state.RoleHits or state.RoleResults
-	path string // "" or "-": standard output
-	csv  bool   // a CSV hit list: reading it back needs its header line
+	role    string // state.RoleHits or state.RoleResults
+	path    string // "" or "-": standard output
+	csv     bool   // a CSV hit list: reading it back needs its header line
+	perPort bool   // path is the prefix of one file per port (-O nmap)
 }
 
-func (o outputSpec) isFile() bool { return o.path != "" && o.path != "-" }
+// isFile reports whether the output is one file the session opens, marks
+// and can read back.
+func (o outputSpec) isFile() bool { return o.path != "" && o.path != "-" && !o.perPort }
 
 // name is the output's path as a state records it.
 func (o outputSpec) name() string {
-	if !o.isFile() {
+	if o.path == "" {
 		return "-"
 	}
 	return o.path
@@ -210,17 +213,17 @@ func (ss *scanSession) writer(role string) io.Writer {
 
 // hitWriter returns a hit list writer on the hits output; a resumed CSV hit
 // list that has its header gets no second one.
-func (ss *scanSession) hitWriter(f hitlist.Format, answersAllPorts bool) (*hitlist.Writer, error) {
-	var opts []hitlist.WriterOption
-	if answersAllPorts {
-		opts = append(opts, hitlist.WithAnswersAllPorts())
-	}
+func (ss *scanSession) hitWriter(f hitlist.Format, opts ...hitlist.WriterOption) (*hitlist.Writer, error) {
 	for i, spec := range ss.specs {
 		if spec.role == state.RoleHits && ss.files[i] != nil && ss.files[i].Offset() > 0 {
 			opts = append(opts, hitlist.WithoutHeader())
 		}
 	}
-	return hitlist.NewWriter(ss.writer(state.RoleHits), f, opts...)
+	w, err := hitlist.NewWriter(ss.writer(state.RoleHits), f, opts...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return w, nil
 }
 
 // setOutput gives the scanner its real output, once the files are open.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -274,20 +275,24 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(cmdSyn, e)
 	f.register(fs)
 	fs.StringVar(&out, "o", "", "write hits to `file` (default and -: stdout)")
-	fs.StringVar(&format, "O", "csv", "hit list `format`: csv, jsonl or list")
+	fs.StringVar(&format, "O", "csv", "hit list `format`: csv, jsonl, list, zgrab2 (ZGrab2's CSV input, see mailscan zgrab2-ini; zgrab2:NAME sends EHLO NAME), masscan (its -oL list) or nmap (-o PREFIX writes PREFIX.PORT.txt, one address list per port for nmap -iL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	hf, err := hitlist.ParseFormat(format)
+	hf, wopts, err := parseOutputFormat(format)
 	if err != nil {
-		return usagef("-O: %v", err)
+		return err
+	}
+	if hf.PerPort() && (out == "" || out == "-") {
+		return usagef("-O %v writes one file per port, PREFIX.PORT.txt: give -o PREFIX", hf)
 	}
 	p, err := f.plan(e, fs.Args())
 	if err != nil {
 		return err
 	}
 	e.log.Info(p.exclusionSummary())
-	ss, err := newScanSession(e, &f, p, "syn", []outputSpec{{role: state.RoleHits, path: out, csv: hf == hitlist.CSV}}, false)
+	spec := outputSpec{role: state.RoleHits, path: out, csv: hf == hitlist.CSV, perPort: hf.PerPort()}
+	ss, err := newScanSession(e, &f, p, "syn", []outputSpec{spec}, false)
 	if err != nil || ss == nil {
 		return err
 	}
@@ -295,16 +300,43 @@ func runSyn(ctx context.Context, e *env, args []string) error {
 	if err := ss.open(); err != nil {
 		return err
 	}
-	w, err := ss.hitWriter(hf, false)
-	if err != nil {
-		return err
+	if hf.PerPort() {
+		pf, err := hitlist.NewPortFiles(out, ss.prior != nil)
+		if err != nil {
+			return usageError{err}
+		}
+		defer pf.Close()
+		ss.setOutput(pf)
+	} else {
+		w, err := ss.hitWriter(hf, wopts...)
+		if err != nil {
+			return err
+		}
+		ss.setOutput(w)
 	}
-	ss.setOutput(w)
 	if err := ss.start(nil, ""); err != nil {
 		return err
 	}
 	sum, err := ss.run(ctx)
 	return ss.finish(sum, err, func(h runHeader) any { return ss.metadata(h, sum) })
+}
+
+// parseOutputFormat parses -O: a format name, and for zgrab2 an optional
+// ":NAME", the EHLO name ZGrab2 takes from the domain column.
+func parseOutputFormat(s string) (hitlist.Format, []hitlist.WriterOption, error) {
+	name, domain, hasDomain := strings.Cut(s, ":")
+	hf, err := hitlist.ParseFormat(name)
+	if err != nil {
+		return 0, nil, usagef("-O: %v", err)
+	}
+	if !hasDomain {
+		return hf, nil, nil
+	}
+	opts := []hitlist.WriterOption{hitlist.WithZGrab2Domain(domain)}
+	if _, err := hitlist.NewWriter(io.Discard, hf, opts...); err != nil {
+		return 0, nil, usagef("-O %s: %v", s, err)
+	}
+	return hf, opts, nil
 }
 
 // metadata is the --metadata file of syn.

@@ -55,7 +55,8 @@ type Hit struct {
 	AnswersAllPorts bool
 }
 
-// Format is a hit-list text format.
+// Format is a hit-list output format: mailscan's own three, and the input
+// formats of other tools.
 type Format uint8
 
 const (
@@ -65,12 +66,24 @@ const (
 	CSV
 	// JSONL is one JSON object per line.
 	JSONL
-	// List is one "ip:port" per line.
+	// List is one "ip:port" per line ("[ip]:port" for IPv6).
 	List
+	// ZGrab2 is ZGrab2's CSV input, "ip,domain,tag,port", written as
+	// "ip,,tag,port" with the tag naming the port's mail protocol (PortTag),
+	// so that `zgrab2 multiple` with the sections of WriteZGrab2INI runs the
+	// right module on each line. Closed hits are not written.
+	ZGrab2
+	// Masscan is masscan's -oL list: "open tcp 143 192.0.2.1 1700000000"
+	// after a "#masscan" line.
+	Masscan
+	// Nmap is one file of addresses per port, PREFIX.PORT.txt, because
+	// nmap's -iL takes hosts, not host:port pairs: each file is scanned
+	// with its own -p. It is written by PortFiles, not by a Writer.
+	Nmap
 )
 
 // ParseFormat parses the names used by the -O flag: csv, jsonl (or json),
-// list.
+// list, zgrab2, masscan, nmap.
 func ParseFormat(s string) (Format, error) {
 	switch s {
 	case "csv":
@@ -79,8 +92,14 @@ func ParseFormat(s string) (Format, error) {
 		return JSONL, nil
 	case "list":
 		return List, nil
+	case "zgrab2":
+		return ZGrab2, nil
+	case "masscan":
+		return Masscan, nil
+	case "nmap":
+		return Nmap, nil
 	}
-	return 0, fmt.Errorf("hitlist: unknown output format %q (want csv, jsonl or list)", s)
+	return 0, fmt.Errorf("hitlist: unknown output format %q (want csv, jsonl, list, zgrab2, masscan or nmap)", s)
 }
 
 // String returns the name ParseFormat accepts.
@@ -92,9 +111,19 @@ func (f Format) String() string {
 		return "jsonl"
 	case List:
 		return "list"
+	case ZGrab2:
+		return "zgrab2"
+	case Masscan:
+		return "masscan"
+	case Nmap:
+		return "nmap"
 	}
 	return fmt.Sprintf("Format(%d)", uint8(f))
 }
+
+// PerPort reports whether the format is a set of files, one per port
+// (PortFiles), rather than one stream (Writer).
+func (f Format) PerPort() bool { return f == Nmap }
 
 // TimeLayout is the layout of the time field: RFC 3339 in UTC with
 // milliseconds, sortable as text.

@@ -2,7 +2,9 @@ package hitlist
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 )
 
@@ -13,6 +15,7 @@ type Writer struct {
 	format   Format
 	allPorts bool
 	noHeader bool
+	domain   string // the ZGrab2 format's domain column
 	buf      []byte
 }
 
@@ -27,18 +30,53 @@ func WithAnswersAllPorts() WriterOption { return func(w *Writer) { w.allPorts = 
 // has one (a resumed scan).
 func WithoutHeader() WriterOption { return func(w *Writer) { w.noHeader = true } }
 
-// NewWriter returns a Writer on w. For CSV it writes the header line at once,
-// so that even an empty scan leaves a well-formed file.
+// WithZGrab2Domain fills the domain column of the ZGrab2 format with name.
+// ZGrab2's smtp module sends it in EHLO (with the column empty it sends a
+// bare "EHLO", which Postfix answers "501 Syntax: EHLO hostname", and no
+// STARTTLS follows); ZGrab2 also uses it as the TLS server name unless
+// --no-sni is set, as WriteZGrab2INI sets it.
+func WithZGrab2Domain(name string) WriterOption { return func(w *Writer) { w.domain = name } }
+
+// validDomain accepts a DNS name: letters, digits, '-' and '.', at most 253
+// bytes, so that it cannot break a CSV line or an SMTP command.
+func validDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewWriter returns a Writer on w. For CSV it writes the header line at once
+// (masscan's "#masscan" line for Masscan), so that even an empty scan leaves
+// a well-formed file. Nmap is not a stream format: see PortFiles.
 func NewWriter(w io.Writer, f Format, opts ...WriterOption) (*Writer, error) {
 	hw := &Writer{w: bufio.NewWriterSize(w, 64<<10), format: f, buf: make([]byte, 0, 256)}
 	for _, o := range opts {
 		o(hw)
 	}
-	if f == CSV && !hw.noHeader {
-		hdr := "ip,port,status,ttl,window,time"
+	if hw.domain != "" && (f != ZGrab2 || !validDomain(hw.domain)) {
+		return nil, fmt.Errorf("hitlist: domain %q: want a DNS name, with the zgrab2 format", hw.domain)
+	}
+	var hdr string
+	switch f {
+	case CSV:
+		hdr = "ip,port,status,ttl,window,time"
 		if hw.allPorts {
 			hdr += ",answers_all_ports"
 		}
+	case Masscan:
+		hdr = "#masscan"
+	case JSONL, List, ZGrab2:
+	default:
+		return nil, fmt.Errorf("hitlist: %v is not a stream format", f)
+	}
+	if hdr != "" && !hw.noHeader {
 		if _, err := hw.w.WriteString(hdr + "\n"); err != nil {
 			return nil, err
 		}
@@ -85,10 +123,35 @@ func (w *Writer) Write(h *Hit) error {
 			b = strconv.AppendBool(b, h.AnswersAllPorts)
 		}
 		b = append(b, '}')
-	default: // List
+	case ZGrab2:
+		// ip, domain, tag, port. The domain is empty unless given
+		// (WithZGrab2Domain). A port with no mail protocol gets an empty
+		// tag, which no section of the ini triggers on: the hit is kept in
+		// the file, not grabbed.
+		if h.Status != Open {
+			return nil // zgrab2 has no status column: a closed port would be grabbed
+		}
 		b = h.Addr.AppendTo(b)
-		b = append(b, ':')
+		b = append(b, ',')
+		b = append(b, w.domain...)
+		b = append(b, ',')
+		b = append(b, PortTag(h.Port)...)
+		b = append(b, ',')
 		b = strconv.AppendUint(b, uint64(h.Port), 10)
+	case Masscan:
+		b = append(b, h.Status.String()...)
+		b = append(b, " tcp "...)
+		b = strconv.AppendUint(b, uint64(h.Port), 10)
+		b = append(b, ' ')
+		b = h.Addr.AppendTo(b)
+		b = append(b, ' ')
+		var sec int64
+		if !h.Time.IsZero() {
+			sec = h.Time.Unix()
+		}
+		b = strconv.AppendInt(b, sec, 10)
+	default: // List
+		b = netip.AddrPortFrom(h.Addr, h.Port).AppendTo(b)
 	}
 	b = append(b, '\n')
 	w.buf = b
