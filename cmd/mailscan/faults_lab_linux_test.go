@@ -362,6 +362,51 @@ func TestIntegrationFaults(t *testing.T) {
 		})
 	}
 
+	// --max-results and --max-runtime stop a scan on purpose: exit 3, a
+	// metadata status "stopped", and the same command continues it.
+	for _, tc := range []struct{ name, flag, value string }{
+		{"max-results", "--max-results", "10"},
+		{"max-runtime", "--max-runtime", "1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := l.faultScan(t, "run")
+			first := append(slices.Clone(f.args[:len(f.args)-1]), tc.flag, tc.value, "--status-json", filepath.Join(f.dir, "status.jsonl"), f.args[len(f.args)-1])
+			r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), first...)
+			if r.code != 3 || !strings.Contains(r.stderr, "stopped at "+tc.flag) {
+				t.Fatalf("exit %d, want 3 saying %s:\n%s", r.code, tc.flag, r.stderr)
+			}
+			var m struct {
+				Status   string
+				ExitCode int `json:"exit_code"`
+				Version  string
+				Args     []string
+				Syn      struct{ Summary struct{ Open int } }
+			}
+			b, _ := os.ReadFile(filepath.Join(f.dir, "meta.json"))
+			if err := json.Unmarshal(b, &m); err != nil || m.Status != "stopped" || m.ExitCode != 3 || m.Version == "" || !slices.Contains(m.Args, tc.flag) {
+				t.Errorf("metadata: %v %+v", err, m)
+			}
+			if tc.flag == "--max-results" && m.Syn.Summary.Open < 10 {
+				t.Errorf("stopped with %d hits, want at least 10", m.Syn.Summary.Open)
+			}
+			if lines := fileLines(t, filepath.Join(f.dir, "status.jsonl")); tc.flag == "--max-runtime" && len(lines) == 0 {
+				t.Error("--status-json wrote nothing in a second of scanning")
+			} else {
+				for _, line := range lines {
+					var v struct {
+						Time   time.Time
+						Status map[string]any
+					}
+					if err := json.Unmarshal([]byte(line), &v); err != nil || v.Time.IsZero() || v.Status["banner"] == nil {
+						t.Errorf("status line %q: %v", line, err)
+					}
+				}
+			}
+			f.complete(t)
+			f.checkExactlyOnce(t)
+		})
+	}
+
 	// A resume file edited by hand: pending hits in the blocklist, on
 	// loopback, and a --proto that the resumed command does not give. The
 	// resume is refused, and nothing reaches the edited addresses.
