@@ -147,7 +147,8 @@ func privilege(err error) error {
 }
 
 // resolveRoute finds the interface, source address and gateway MAC for a scan
-// whose first target is dst, honouring the overrides in c (-i, -S, -G).
+// whose first target is dst, honouring the overrides in c (Interface,
+// Source, GatewayMAC).
 func resolveRoute(c *Config, dst netip.Addr) (Route, error) {
 	if c.Interface != "" {
 		if _, err := net.InterfaceByName(c.Interface); err != nil {
@@ -159,7 +160,7 @@ func resolveRoute(c *Config, dst netip.Addr) (Route, error) {
 		if errors.Is(err, netroute.ErrNoHardwareAddr) {
 			return Route{}, fmt.Errorf("syn: %w: %w", ErrInterface, err)
 		}
-		return Route{}, fmt.Errorf("syn: %w to %v: %w (give -i, -S and -G to set interface, source address and gateway MAC)", ErrRoute, dst, err)
+		return Route{}, fmt.Errorf("syn: %w to %v: %w", ErrRoute, dst, err)
 	}
 	if c.Source.IsValid() {
 		r.Source = c.Source
@@ -167,7 +168,7 @@ func resolveRoute(c *Config, dst netip.Addr) (Route, error) {
 	if c.GatewayMAC != nil {
 		r.DstMAC = c.GatewayMAC
 	} else if err := r.Resolve(netroute.DefaultARPTimeout); err != nil {
-		return Route{}, fmt.Errorf("syn: %w to %v: gateway: %w (give its MAC with -G)", ErrRoute, dst, err)
+		return Route{}, fmt.Errorf("syn: %w to %v: gateway: %w", ErrRoute, dst, err)
 	}
 	return Route{
 		Interface:  r.Interface.Name,

@@ -322,11 +322,56 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 // grabs in flight finish (each within its deadline) and their results are
 // written. It fills m.
 func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader, rw *resultWriter, m *bannerMeta, quiet bool) error {
-	targetsCh := make(chan banner.Target)
-	var noProto, fed atomic.Int64
-	var inputErr error // an error that ends the input: set before targetsCh closes
+	in := feedTargets(ctx, e, g, reader, m.Input)
+	sink, _ := newStatusSink(e, quiet, "")
+	stop := startStatus(sink, func(elapsed time.Duration, last *int64, dt float64) (string, any) {
+		s := g.stats.Snapshot()
+		line := grabStatus(elapsed, s, *last, dt)
+		*last = s.Done
+		return line, s
+	})
+	// The pool's own context is not the signal's: a first interrupt stops
+	// the input above, and grabs in flight still end properly.
+	err := banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, in.targets, rw.write)
+	stop()
+	st := reader.Stats()
+	m.InputLines = int(st.Lines)
+	m.BadLines, m.Skipped, m.Duplicates, m.Results = st.BadLines, st.NotOpen+in.noProto.Load(), st.Duplicates, rw.n
+	m.Formats = reader.Formats()
+	m.Stats, m.MaxRSSBytes = g.stats.Snapshot(), maxRSS()
+	m.Excluded = m.Stats.ByStatus[banner.StatusExcluded]
+	e.log.Info("banner done", "results", rw.n, "success", m.Stats.Success, "excluded", m.Excluded, "bad_lines", m.BadLines,
+		"skipped", m.Skipped, "duplicates", m.Duplicates, "formats", strings.Join(m.Formats, ","))
+	switch {
+	case err != nil:
+	case rw.err != nil:
+		err = fmt.Errorf("writing results: %w", rw.err)
+	case in.err != nil:
+		err = usagef("%v (the grabs of the %d targets before it are written)", in.err, in.fed.Load())
+	case ctx.Err() != nil:
+		err = stoppedError{statusInterrupted, "interrupted: the input was not read to its end"}
+	case in.fed.Load() == 0 && st.Lines > 0:
+		err = usagef("%s: %d lines but no target to grab (%d bad lines, %d not open or without a protocol for the port)",
+			m.Input, st.Lines, m.BadLines, m.Skipped)
+	}
+	return err
+}
+
+// targetFeed is the input side of grabStream: the targets read, and what
+// the reading found. err and the counters are final once targets is closed.
+type targetFeed struct {
+	targets      chan banner.Target
+	noProto, fed atomic.Int64
+	err          error // an error that ended the input
+}
+
+// feedTargets reads hits from reader and sends the targets to grab, as a
+// stream, until the input ends or ctx is done. Bad lines are reported and
+// skipped; an error the reader cannot skip ends the input.
+func feedTargets(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader, name string) *targetFeed {
+	in := &targetFeed{targets: make(chan banner.Target)}
 	go func() {
-		defer close(targetsCh)
+		defer close(in.targets)
 		for {
 			h, err := reader.Next()
 			if err == io.EOF {
@@ -338,55 +383,24 @@ func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader,
 				continue
 			}
 			if err != nil {
-				inputErr = err
+				in.err = err
 				return
 			}
 			t, err := g.target(h)
 			if err != nil {
-				noProto.Add(1)
-				e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", m.Input, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
+				in.noProto.Add(1)
+				e.log.Warn(fmt.Sprintf("%s:%d: %s: %v", name, reader.Line(), netip.AddrPortFrom(h.Addr, h.Port), err))
 				continue
 			}
 			select {
-			case targetsCh <- t:
-				fed.Add(1)
+			case in.targets <- t:
+				in.fed.Add(1)
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	sink, _ := newStatusSink(e, quiet, "")
-	stop := startStatus(sink, func(elapsed time.Duration, last *int64, dt float64) (string, any) {
-		s := g.stats.Snapshot()
-		line := grabStatus(elapsed, s, *last, dt)
-		*last = s.Done
-		return line, s
-	})
-	// The pool's own context is not the signal's: a first interrupt stops
-	// the input above, and grabs in flight still end properly.
-	err := banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, targetsCh, rw.write)
-	stop()
-	st := reader.Stats()
-	m.InputLines = int(st.Lines)
-	m.BadLines, m.Skipped, m.Duplicates, m.Results = st.BadLines, st.NotOpen+noProto.Load(), st.Duplicates, rw.n
-	m.Formats = reader.Formats()
-	m.Stats, m.MaxRSSBytes = g.stats.Snapshot(), maxRSS()
-	m.Excluded = m.Stats.ByStatus[banner.StatusExcluded]
-	e.log.Info("banner done", "results", rw.n, "success", m.Stats.Success, "excluded", m.Excluded, "bad_lines", m.BadLines,
-		"skipped", m.Skipped, "duplicates", m.Duplicates, "formats", strings.Join(m.Formats, ","))
-	switch {
-	case err != nil:
-	case rw.err != nil:
-		err = fmt.Errorf("writing results: %w", rw.err)
-	case inputErr != nil:
-		err = usagef("%v (the grabs of the %d targets before it are written)", inputErr, fed.Load())
-	case ctx.Err() != nil:
-		err = stoppedError{statusInterrupted, "interrupted: the input was not read to its end"}
-	case fed.Load() == 0 && st.Lines > 0:
-		err = usagef("%s: %d lines but no target to grab (%d bad lines, %d not open or without a protocol for the port)",
-			m.Input, st.Lines, m.BadLines, m.Skipped)
-	}
-	return err
+	return in
 }
 
 // openInput opens path for reading; "" and "-" are standard input.

@@ -215,15 +215,7 @@ func (r *pipelineRun) run(ctx context.Context) error {
 	poolErr := make(chan error, 1)
 	go func() { poolErr <- banner.Run(context.WithoutCancel(ctx), g.scanner, g.pool, targetsCh, br.Done) }()
 
-	var synLine atomic.Value
-	synLine.Store("")
-	ss.line = func(pr syn.Progress) (string, any) { synLine.Store(pr.String()); return "", nil }
-	stopStatus := startStatus(ss.status, func(elapsed time.Duration, last *int64, dt float64) (string, any) {
-		s := g.stats.Snapshot()
-		line := fmt.Sprintf("%s | %s; queued %d", synLine.Load(), grabStatus(0, s, *last, dt), br.Backlog())
-		*last = s.Done
-		return line, map[string]any{"syn": synLine.Load(), "banner": s, "queued": br.Backlog()}
-	})
+	stopStatus := r.status()
 	var sum *syn.Summary
 	var synErr error
 	if ss.prior == nil || !ss.prior.Scan.Complete {
@@ -259,6 +251,20 @@ func (r *pipelineRun) run(ctx context.Context) error {
 			m.Syn = &sm
 		}
 		return m
+	})
+}
+
+// status starts run's status line: the SYN side's last line, the banner
+// side's, and the grab queue.
+func (r *pipelineRun) status() (stop func()) {
+	var synLine atomic.Value
+	synLine.Store("")
+	r.ss.line = func(pr syn.Progress) (string, any) { synLine.Store(pr.String()); return "", nil }
+	return startStatus(r.ss.status, func(elapsed time.Duration, last *int64, dt float64) (string, any) {
+		s := r.g.stats.Snapshot()
+		line := fmt.Sprintf("%s | %s; queued %d", synLine.Load(), grabStatus(0, s, *last, dt), r.br.Backlog())
+		*last = s.Done
+		return line, map[string]any{"syn": synLine.Load(), "banner": s, "queued": r.br.Backlog()}
 	})
 }
 

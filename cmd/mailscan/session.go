@@ -404,7 +404,10 @@ func classify(err error) error {
 	if errors.Is(err, syn.ErrPrivilege) || errors.Is(err, os.ErrPermission) {
 		return usagef("%v (run as root, or give the binary CAP_NET_RAW: setcap cap_net_raw+ep mailscan)", err)
 	}
-	if errors.Is(err, syn.ErrInterface) || errors.Is(err, syn.ErrRoute) || errors.Is(err, syn.ErrResume) {
+	if errors.Is(err, syn.ErrRoute) {
+		return usagef("%v (give -i, -S and -G to set the interface, source address and gateway MAC)", err)
+	}
+	if errors.Is(err, syn.ErrInterface) || errors.Is(err, syn.ErrResume) {
 		return usageError{err}
 	}
 	return err
