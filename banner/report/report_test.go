@@ -761,16 +761,20 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 }
 
 // TestMemoryBoundedByTargets: repeated records of one target leave one
-// target and no more names behind, however many there are.
+// host and no more names behind, however many there are.
 func TestMemoryBoundedByTargets(t *testing.T) {
 	line := []byte(`{"ip":"198.18.0.1","port":993,"protocol":"imaps","status":"success","greeting":"* OK",` +
 		`"tls":{"version":"TLSv1.3\u0007"},"fingerprint":{"family":"Dovecot","version":"2.3"}}` + "\n")
-	a := newAgg("in")
-	if err := a.readAll(&repeatReader{line: line, n: 50000}); err != nil {
+	a := newAgg()
+	if err := pass([]Input{ReaderInput(&repeatReader{line: line, n: 50000}, "in")}, func(b *batch) {
+		for i := range b.recs {
+			a.add(&b.recs[i])
+		}
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if a.records != 50000 || a.dups != 49999 || len(a.targets) != 1 {
-		t.Errorf("records %d dups %d targets %d", a.records, a.dups, len(a.targets))
+	if a.records != 50000 || a.dups != 49999 || a.hosts.n != 1 {
+		t.Errorf("records %d dups %d hosts %d", a.records, a.dups, a.hosts.n)
 	}
 	// "", "TLSv1.3\ufffd", "Dovecot", "2.3"
 	if len(a.names) != 4 || len(a.ids) != 4 {
