@@ -143,9 +143,9 @@ func pass(inputs []Input, add func(b *batch)) error {
 	go func() {
 		defer close(batches)
 		var (
-			seq     int64
-			line    int64 = 1
-			carry   []byte
+			seq      int64
+			line     int64 = 1
+			carry    []byte
 			skipping bool
 		)
 		emit := func(b *batch) bool {

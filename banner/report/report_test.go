@@ -181,9 +181,9 @@ func TestFixtureCounts(t *testing.T) {
 		}},
 		// hosts, exposed hosts, exposed services, share of hosts exposed.
 		{"login_countries", [][]string{
-			{"Germany", "DE", "3", "3", "5", "100"},    // A:110, B:143 B:587, C:143 C:110
+			{"Germany", "DE", "3", "3", "5", "100"},      // A:110, B:143 B:587, C:143 C:110
 			{"United States", "US", "4", "1", "1", "25"}, // E:25
-			{"France", "FR", "2", "0", "0", "0"},       // J unknown, M not
+			{"France", "FR", "2", "0", "0", "0"},         // J unknown, M not
 			{"Netherlands", "NL", "1", "0", "0", "0"},
 			{"unknown", "", "1", "0", "0", "0"},
 			{"=", "total", "", "11", "4", "6", "36.36"},
