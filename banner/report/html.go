@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"html/template"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -225,6 +226,7 @@ const (
 // columns after "hosts" and before "services"), all on one scale.
 func grouped(t *Table) *htmlGrouped {
 	var series []int
+	labelCols := slices.IndexFunc(t.Columns, func(c Column) bool { return c.Key == "hosts" })
 	for i, c := range t.Columns {
 		if c.Kind == Count && c.Key != "hosts" && c.Key != "services" {
 			series = append(series, i)
@@ -253,7 +255,8 @@ func grouped(t *Table) *htmlGrouped {
 	y += legendH + chartPad
 	groupH := len(series)*groupBarH + groupGap
 	for _, cells := range t.Rows {
-		name := label(t.Columns, cells, 1)
+		full := label(t.Columns, cells, labelCols)
+		name := full
 		if utf8.RuneCountInString(name) > chartLabelRunes {
 			name = string([]rune(name)[:chartLabelRunes-1]) + "…"
 		}
@@ -272,7 +275,7 @@ func grouped(t *Table) *htmlGrouped {
 				ValueX: strconv.FormatFloat(groupLabelW+w+chartPad, 'f', 2, 64),
 				Class:  "s" + strconv.Itoa(k%maxSeries),
 				Value:  commas(n),
-				Title:  label(t.Columns, cells, 1) + ", " + t.Columns[i].Title + ": " + commas(n) + " " + unit("hosts", n),
+				Title:  full + ", " + t.Columns[i].Title + ": " + commas(n) + " " + unit("hosts", n),
 			})
 		}
 		g.Groups = append(g.Groups, grp)

@@ -404,11 +404,28 @@ func headlines(a *agg, clearMask, tlsMask [len(appFamilies)]uint32, clearHosts, 
 			continue
 		}
 		var parts []string
+		run := func(n int64) string {
+			if n == 1 {
+				return "1 runs"
+			}
+			return commas(n) + " run"
+		}
 		if clearMask[f] != 0 {
-			parts = append(parts, fmt.Sprintf("%s hosts run cleartext %s on %s", commas(clearHosts[f]), appTitle[f][0], slotNames(a, clearMask[f])))
+			hosts := commas(clearHosts[f]) + " hosts run"
+			if clearHosts[f] == 1 {
+				hosts = "1 host runs"
+			}
+			parts = append(parts, fmt.Sprintf("%s cleartext %s on %s", hosts, appTitle[f][0], slotNames(a, clearMask[f])))
 		}
 		if tlsMask[f] != 0 {
-			parts = append(parts, fmt.Sprintf("%s run %s on %s", commas(tlsHosts[f]), appTitle[f][1], slotNames(a, tlsMask[f])))
+			what := run(tlsHosts[f])
+			if len(parts) == 0 {
+				what = strings.Replace(what, " run", " hosts run", 1)
+				if tlsHosts[f] == 1 {
+					what = "1 host runs"
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s %s on %s", what, appTitle[f][1], slotNames(a, tlsMask[f])))
 		}
 		out = append(out, strings.Join(parts, " and ")+".")
 	}

@@ -229,8 +229,8 @@ func TestFixtureCounts(t *testing.T) {
 	}
 	wantHeadlines := []string{
 		"5 hosts run cleartext IMAP on TCP/143 and 2 run IMAPS on TCP/993.",
-		"3 hosts run cleartext POP3 on TCP/110 and 1 run POP3S on TCP/995.",
-		"5 hosts run cleartext SMTP on TCP/25, TCP/587 and 1 run SMTPS on TCP/465.",
+		"3 hosts run cleartext POP3 on TCP/110 and 1 runs POP3S on TCP/995.",
+		"5 hosts run cleartext SMTP on TCP/25, TCP/587 and 1 runs SMTPS on TCP/465.",
 	}
 	if !reflect.DeepEqual(rep.Headlines, wantHeadlines) {
 		t.Errorf("headlines:\n got %q\nwant %q", rep.Headlines, wantHeadlines)
