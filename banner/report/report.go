@@ -158,7 +158,7 @@ func BuildInputs(inputs []Input, opts *Options) (*Report, error) {
 	a.takeOutLate(inputs, rep)
 	a.report(rep, o.Top, country, asn, prov)
 	if base != nil {
-		rep.Baseline = base.source
+		rep.Baseline = o.Baseline
 		compare(rep, base, o.Top)
 	}
 	return rep, nil
