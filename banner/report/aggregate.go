@@ -169,6 +169,7 @@ type agg struct {
 
 	slots    []slot
 	slotOf   map[slot]uint8
+	portSlot [65536]uint8 // slot+1 of the first protocol seen on a port, for speed
 	overflow int64 // records whose slot did not fit
 
 	hosts  hostTable
@@ -234,6 +235,9 @@ func (a *agg) badLine(input string, line int64, why string) {
 // slotFor returns the slot of a port and protocol, adding it if new; ok is
 // false when maxSlots are taken.
 func (a *agg) slotFor(port uint16, proto uint8) (uint8, bool) {
+	if s := a.portSlot[port]; s != 0 && a.slots[s-1].proto == proto {
+		return s - 1, true
+	}
 	k := slot{port, proto}
 	if s, ok := a.slotOf[k]; ok {
 		return s, true
@@ -244,6 +248,9 @@ func (a *agg) slotFor(port uint16, proto uint8) (uint8, bool) {
 	s := uint8(len(a.slots))
 	a.slots = append(a.slots, k)
 	a.slotOf[k] = s
+	if a.portSlot[port] == 0 {
+		a.portSlot[port] = s + 1
+	}
 	return s, true
 }
 
@@ -355,7 +362,7 @@ func (a *agg) count(r *record, h *host, bit uint32) {
 		c.fams[fam] = f
 	}
 	f.n++
-	f.slot[a.slotOf[slot{r.port, r.proto}]]++
+	f.slot[bitIndex(bit)]++
 	if fam != 0 {
 		c.fingerprints++
 		if r.version != nil {

@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"fmt"
 	"net/netip"
 	"unicode/utf8"
@@ -243,8 +245,9 @@ func (f *fields) slow(line []byte) error {
 // anything it does not take on; the caller then falls back to
 // encoding/json. It never indexes out of range.
 type scanner struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	esc bool // the last string skipped had an escape
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -257,6 +260,9 @@ func (s *scanner) ws() {
 
 // peek returns the next non-space byte, 0 at the end.
 func (s *scanner) peek() byte {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return s.b[s.i] // compact JSON: no space to skip
+	}
 	s.ws()
 	if s.i < len(s.b) {
 		return s.b[s.i]
@@ -302,28 +308,59 @@ func (s *scanner) str() ([]byte, bool) {
 	return []byte(out), true
 }
 
-// skipStr skips a string without decoding it.
+// skipStr skips a string without decoding it. It looks for the closing
+// quote or a backslash eight bytes at a time (SWAR): the strings of a
+// result are mostly 10 to 100 bytes, too short for bytes.IndexByte's
+// setup to pay.
 func (s *scanner) skipStr() bool {
+	s.esc = false
 	j := s.i + 1
-	for {
-		if j > len(s.b) {
-			return false
+	for j+8 <= len(s.b) {
+		x := binary.LittleEndian.Uint64(s.b[j:])
+		if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			if s.b[j] == '"' {
+				s.i = j + 1
+				return true
+			}
+			return s.skipStrSlow()
 		}
-		k := bytes.IndexByte(s.b[j:], '"')
-		if k < 0 {
-			return false
-		}
-		j += k
-		n := 0
-		for p := j - 1; p > s.i && s.b[p] == '\\'; p-- {
-			n++
-		}
-		if n%2 == 0 {
+		j += 8
+	}
+	for ; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '"':
 			s.i = j + 1
 			return true
+		case '\\':
+			return s.skipStrSlow()
 		}
-		j++
 	}
+	return false
+}
+
+// hasByte has the high bit set in each byte of x that equals c; above the
+// first such byte there may be false positives, so only the lowest set bit
+// may be trusted.
+func hasByte(x uint64, c byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	y := x ^ (lo * uint64(c))
+	return (y - lo) &^ y & hi
+}
+
+// skipStrSlow skips a string with escapes, one byte at a time.
+func (s *scanner) skipStrSlow() bool {
+	s.esc = true
+	for j := s.i + 1; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '"':
+			s.i = j + 1
+			return true
+		case '\\':
+			j++
+		}
+	}
+	return false
 }
 
 // lit consumes the literal word if it is next.
@@ -483,7 +520,7 @@ func (s *scanner) object(member func(key []byte) bool) bool {
 			return false
 		}
 		key := s.b[start : s.i-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if s.esc {
 			return false // an escaped key could name one of ours
 		}
 		if s.peek() != ':' {
@@ -513,8 +550,13 @@ func foldsTo(key []byte, names ...string) bool {
 		if len(n) == len(key) && string(key) != n && bytes.EqualFold(key, []byte(n)) {
 			return true
 		}
-		// Folding also maps a few non-ASCII letters (K, ſ) to ASCII ones.
-		if len(key) > len(n) && !isASCII(key) && bytes.EqualFold(key, []byte(n)) {
+	}
+	if isASCII(key) {
+		return false // an ASCII key folds only to a name of its length
+	}
+	// Folding also maps a few non-ASCII letters (K, ſ) to ASCII ones.
+	for _, n := range names {
+		if bytes.EqualFold(key, []byte(n)) {
 			return true
 		}
 	}

@@ -103,7 +103,11 @@ type batch struct {
 // read error of an input stops it.
 func pass(inputs []Input, add func(b *batch)) error {
 	workers := runtime.GOMAXPROCS(0)
-	pool := sync.Pool{New: func() any { b := make([]byte, blockPad+blockSize); return &b }}
+	// A fixed set of block buffers and record slices, reused: every one in
+	// flight is in a channel or a stage, so a few dozen cover the
+	// pipeline, and nothing is allocated per block once it runs.
+	pool := newBufPool(8 + 6*workers)
+	recs := make(chan []record, 8+6*workers)
 	type block struct {
 		input int
 		buf   *[]byte
@@ -127,7 +131,7 @@ func pass(inputs []Input, add func(b *batch)) error {
 				case <-stop:
 					return false
 				}
-			}, &pool); err != nil {
+			}, pool); err != nil {
 				readErr = err
 				return
 			}
@@ -224,6 +228,10 @@ func pass(inputs []Input, add func(b *batch)) error {
 	for range workers {
 		wg.Go(func() {
 			for b := range batches {
+				select {
+				case b.recs = <-recs:
+				default:
+				}
 				decodeBatch(b)
 				select {
 				case decoded <- b:
@@ -250,14 +258,50 @@ func pass(inputs []Input, add func(b *batch)) error {
 			if b.buf != nil {
 				pool.Put(b.buf)
 			}
+			select {
+			case recs <- b.recs[:0]:
+			default:
+			}
 		}
 	}
 	close(stop)
 	return readErr
 }
 
+// bufPool hands out at most max block buffers, allocated on first need;
+// Get waits when all are in use.
+type bufPool struct {
+	mu   sync.Mutex
+	made int
+	max  int
+	free chan *[]byte
+}
+
+func newBufPool(max int) *bufPool {
+	return &bufPool{max: max, free: make(chan *[]byte, max)}
+}
+
+func (p *bufPool) Get() *[]byte {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+	}
+	p.mu.Lock()
+	if p.made < p.max {
+		p.made++
+		p.mu.Unlock()
+		b := make([]byte, blockPad+blockSize)
+		return &b
+	}
+	p.mu.Unlock()
+	return <-p.free
+}
+
+func (p *bufPool) Put(b *[]byte) { p.free <- b }
+
 // readInput opens one input and sends its uncompressed bytes in blocks.
-func readInput(in Input, send func(buf *[]byte, n int) bool, pool *sync.Pool) error {
+func readInput(in Input, send func(buf *[]byte, n int) bool, pool *bufPool) error {
 	rc, err := in.Open()
 	if err != nil {
 		return fmt.Errorf("report: %s: %w", in.Name, err)
@@ -269,7 +313,7 @@ func readInput(in Input, send func(buf *[]byte, n int) bool, pool *sync.Pool) er
 	}
 	defer done()
 	for {
-		buf := pool.Get().(*[]byte)
+		buf := pool.Get()
 		n, err := io.ReadFull(r, (*buf)[blockPad:])
 		if n > 0 {
 			if !send(buf, n) {
@@ -296,7 +340,9 @@ func decodeBatch(b *batch) {
 	}
 	data := b.data
 	line := b.line
-	b.recs = make([]record, 0, len(data)/1024+1)
+	if b.recs == nil {
+		b.recs = make([]record, 0, len(data)/1024+1)
+	}
 	for len(data) > 0 {
 		var l []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {

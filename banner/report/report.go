@@ -181,7 +181,7 @@ func (a *agg) takeOutLate(inputs []Input, rep *Report) {
 	}
 	sub := newAgg()
 	sub.only = a.late
-	sub.slots, sub.slotOf = a.slots, a.slotOf
+	sub.slots, sub.slotOf, sub.portSlot = a.slots, a.slotOf, a.portSlot
 	sub.names, sub.ids, sub.rawIDs = a.names, a.ids, a.rawIDs
 	if err := pass(inputs, func(b *batch) {
 		for i := range b.recs {
