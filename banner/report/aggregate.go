@@ -170,7 +170,7 @@ type agg struct {
 	slots    []slot
 	slotOf   map[slot]uint8
 	portSlot [65536]uint8 // slot+1 of the first protocol seen on a port, for speed
-	overflow int64 // records whose slot did not fit
+	overflow int64        // records whose slot did not fit
 
 	hosts  hostTable
 	status nonServiceTable

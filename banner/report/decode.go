@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"math/bits"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"unicode/utf8"
 
