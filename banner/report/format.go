@@ -253,7 +253,7 @@ func (c vcol) rightAligned() bool { return c.kind != "text" }
 func (r *Report) headlineText() []string {
 	out := append([]string(nil), r.Headlines...)
 	if r.Baseline != "" {
-		out = append(out, "Compared with "+cleanName(r.Baseline)+": beside every number, the earlier one and the change.")
+		out = append(out, "Compared with "+cleanName(baseName(r.Baseline))+": beside every number, the earlier one and the change.")
 	}
 	return out
 }

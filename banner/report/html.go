@@ -106,7 +106,7 @@ h2 { font-size: 17px; margin: 32px 0 4px; border-bottom: 1px solid #d5dbe3; padd
 p.source { color: #556; margin: 0 0 12px; }
 ul.notes { background: #f4f7fb; border-left: 4px solid #3b6ea5; padding: 8px 8px 8px 28px; }
 p.note { color: #445; margin: 4px 0 12px; max-width: 900px; }
-table { border-collapse: collapse; margin: 8px 0; }
+table { border-collapse: collapse; margin: 8px 0; display: block; overflow-x: auto; max-width: 100%; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e3e7ec; text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid #9aa7b5; }
 tbody th { font-weight: normal; }
@@ -154,7 +154,7 @@ p.headline { font-size: 16px; font-weight: 600; margin: 4px 0; }
 {{- range .Groups}}
 <g><text class="label" x="0" y="{{.LabelY}}">{{.Label}}</text>
 {{- range .Bars}}
-<g><rect class="gbar {{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.Width}}" height="{{.Height}}"><title>{{.Title}}</title></rect><text class="value" x="{{.ValueX}}" y="{{.TextY}}">{{.Value}}</text></g>
+<g><rect class="gbar {{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.Width}}" height="{{.Height}}"><title>{{.Title}}</title></rect>{{if .Value}}<text class="value" x="{{.ValueX}}" y="{{.TextY}}">{{.Value}}</text>{{end}}</g>
 {{- end}}
 </g>
 {{- end}}
@@ -274,7 +274,7 @@ func grouped(t *Table) *htmlGrouped {
 				Width:  strconv.FormatFloat(w, 'f', 2, 64),
 				ValueX: strconv.FormatFloat(groupLabelW+w+chartPad, 'f', 2, 64),
 				Class:  "s" + strconv.Itoa(k%maxSeries),
-				Value:  commas(n),
+				Value:  nonZero(n),
 				Title:  full + ", " + t.Columns[i].Title + ": " + commas(n) + " " + unit("hosts", n),
 			})
 		}
@@ -327,4 +327,13 @@ func unit(noun string, n int64) string {
 		return noun[:len(noun)-1]
 	}
 	return noun
+}
+
+// nonZero is n with separators, "" for 0: a group's empty bars carry no
+// number.
+func nonZero(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return commas(n)
 }

@@ -93,6 +93,11 @@ const measureScript = `<script>
     });
     out.cells[t.id] = rows;
   });
+  out.changes = {};
+  ["up", "down", "same"].forEach(function (c) {
+    var tds = document.querySelectorAll("td." + c);
+    if (tds.length) out.changes[c] = {n: tds.length, bg: getComputedStyle(tds[0]).backgroundColor, fg: getComputedStyle(tds[0]).color};
+  });
   var pre = document.createElement("pre");
   pre.id = "measure";
   pre.textContent = JSON.stringify(out);
@@ -157,7 +162,7 @@ func TestIntegrationHTMLInChromium(t *testing.T) {
 		if want := 7 * 16 * 88; bar < want {
 			t.Errorf("screenshot has %d bar-coloured pixels, want at least %d", bar, want)
 		}
-		if dst := os.Getenv("MAILSCAN_REPORT_SCREENSHOT"); dst != "" {
+		if dst := os.Getenv("MAILSCAN_REPORT_SCREENSHOT_PLAIN"); dst != "" {
 			if err := copyFile(shot, dst); err != nil {
 				t.Error(err)
 			} else {
@@ -279,6 +284,97 @@ func TestIntegrationHTMLInChromium(t *testing.T) {
 			t.Errorf("summary table %q", got)
 		}
 	})
+}
+
+// TestIntegrationHTMLBaselineInChromium renders a report compared with a
+// baseline: the change cells must be coloured (green up, red down) as the
+// browser computes them, and the grouped charts drawn. With
+// MAILSCAN_REPORT_SCREENSHOT set, a tall screenshot of this page is kept
+// there.
+func TestIntegrationHTMLBaselineInChromium(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "needs root for unshare --net (a network namespace with no way out)")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		skipOrFail(t, "%s: %v (apt-get install chromium)", chromiumPath, err)
+	}
+	dir := t.TempDir()
+	// The baseline lacks D:993 and has one more IMAP host: imaps goes up,
+	// imap down.
+	fixture, err := os.ReadFile(filepath.Join("testdata", "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []string
+	for _, l := range strings.Split(string(fixture), "\n") {
+		if !strings.Contains(l, `"ip":"198.18.1.4","port":993`) {
+			old = append(old, l)
+		}
+	}
+	old = append(old, `{"ip":"198.18.1.14","port":143,"protocol":"imap","status":"success","greeting":"* OK","fingerprint":{"family":"Dovecot"}}`)
+	base := filepath.Join(dir, "old.jsonl")
+	if err := os.WriteFile(base, []byte(strings.Join(old, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := fixtureOptions(t)
+	opts.Baseline = base
+	rep := buildFile(t, "results.jsonl", opts)
+	var page bytes.Buffer
+	if err := rep.Write(&page, FormatHTML); err != nil {
+		t.Fatal(err)
+	}
+	measured := strings.Replace(page.String(), "</body>", measureScript+"</body>", 1)
+	mPath := filepath.Join(dir, "measure.html")
+	if err := os.WriteFile(mPath, []byte(measured), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := string(runChromium(t, filepath.Join(dir, "profile-dom"), "file://"+mPath, "--dump-dom"))
+	start := strings.Index(dom, `<pre id="measure">`)
+	end := strings.Index(dom[max(start, 0):], "</pre>")
+	if start < 0 || end < 0 {
+		t.Fatalf("no measurements in the DOM:\n%s", lastLines(dom, 10))
+	}
+	var m struct {
+		Groups  map[string][]float64
+		Cells   map[string][][]string
+		Changes map[string]struct {
+			N      int
+			BG, FG string
+		}
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(dom[start+len(`<pre id="measure">`):start+end])), &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"up": "rgb(230, 244, 234)", "down": "rgb(252, 232, 232)"}
+	for c, bg := range want {
+		if got := m.Changes[c]; got.N == 0 || got.BG != bg {
+			t.Errorf("change cells %s: %+v, want background %s", c, got, bg)
+		}
+	}
+	if m.Changes["same"].N < 50 {
+		t.Errorf("only %d unchanged cells", m.Changes["same"].N)
+	}
+	if len(m.Groups["countries"]) != 35 || len(m.Groups["providers"]) != 42 {
+		t.Errorf("grouped bars: countries %d, providers %d", len(m.Groups["countries"]), len(m.Groups["providers"]))
+	}
+	// The ports table: imap 143 now 5, before 6; imaps 993 now 2, before 1.
+	wantPorts := [][]string{{"imap", "143", "5", "6", "-1 (-16.7%)", "45.5%", "50.0%", "-4.6 pp"}}
+	if got := m.Cells["t-ports"]; len(got) == 0 || !reflect.DeepEqual(got[:1], wantPorts) {
+		t.Errorf("ports rows %q, want first %q", got, wantPorts)
+	}
+	pagePath := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(pagePath, page.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if dst := os.Getenv("MAILSCAN_REPORT_SCREENSHOT"); dst != "" {
+		shot := filepath.Join(dir, "report.png")
+		runChromium(t, filepath.Join(dir, "profile-shot"), "file://"+pagePath,
+			"--screenshot="+shot, "--window-size=1400,9000", "--hide-scrollbars")
+		if err := copyFile(shot, dst); err != nil {
+			t.Error(err)
+		}
+		t.Logf("screenshot kept at %s", dst)
+	}
 }
 
 func keys(m map[string][]float64) []string {
