@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"net"
@@ -244,5 +246,69 @@ func TestReportUsageErrors(t *testing.T) {
 				t.Errorf("stdout not empty: %q", out)
 			}
 		})
+	}
+}
+
+// TestReportShardsAndBaseline: several -i (a file, a gzip file named like
+// a plain one, stdin), counted as one scan; --baseline with the same scan
+// changes nothing; bad uses of both are usage errors.
+func TestReportShardsAndBaseline(t *testing.T) {
+	dir := t.TempDir()
+	lines := strings.SplitAfter(reportInput, "\n")
+	first := filepath.Join(dir, "a.jsonl")
+	os.WriteFile(first, []byte(strings.Join(lines[:4], "")), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Join(lines[2:6], ""))) // lines 3 and 4 in both
+	zw.Close()
+	second := filepath.Join(dir, "b.jsonl") // gzip whatever the name
+	os.WriteFile(second, gz.Bytes(), 0o644)
+	whole := filepath.Join(dir, "all.jsonl")
+	os.WriteFile(whole, []byte(reportInput), 0o644)
+
+	summary := func(args []string, stdin string) map[string]int64 {
+		t.Helper()
+		code, out, stderr := runMain(t, stdin, append([]string{"report", "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var v struct{ Summary map[string]int64 }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Summary
+	}
+	all := summary([]string{"-i", whole}, "")
+	got := summary([]string{"-i", first, "-i", second, "-i", "-"}, strings.Join(lines[6:], ""))
+	for _, k := range []string{"targets", "services", "hosts", "pseudo_hosts", "no_service"} {
+		if got[k] != all[k] {
+			t.Errorf("shards: %s = %d, the whole file %d", k, got[k], all[k])
+		}
+	}
+	// Lines 3 and 4 twice: the torn line 4 is bad twice, line 3 a duplicate.
+	if got["duplicates"] != 1 || got["bad_lines"] != 2 {
+		t.Errorf("shards: duplicates %d, bad lines %d; want 1 and 2", got["duplicates"], got["bad_lines"])
+	}
+
+	code, out, stderr := runMain(t, "", "report", "-i", whole, "--baseline", whole, "--format", "csv")
+	if code != 0 {
+		t.Fatalf("baseline: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "services_before") || !strings.Contains(out, "ports,imap,143,2,2,0,0,66.67,66.67,0") {
+		t.Errorf("baseline csv lacks the before and change columns:\n%s", out)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "-", "-i", "-"}, "-i -: stdin can be read only once"},
+		{[]string{"--baseline", filepath.Join(dir, "gone.json")}, "report: baseline " + filepath.Join(dir, "gone.json")},
+		{[]string{"-i", whole, "-i", filepath.Join(dir, "nope.jsonl")}, "nope.jsonl: no such file or directory"},
+	} {
+		code, _, stderr := runMain(t, reportInput, append([]string{"report"}, tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
 	}
 }
