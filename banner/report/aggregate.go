@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 	"unicode"
@@ -188,6 +189,13 @@ type agg struct {
 	names  []string
 	ids    map[string]uint32
 	rawIDs map[string]uint32
+	// recent caches intern's answers by a cheap hash of the bytes: most
+	// records repeat a few family, version and TLS names, and a compare
+	// costs less than a map lookup.
+	recent [256]struct {
+		raw []byte
+		id  uint32
+	}
 }
 
 func newAgg() *agg {
@@ -203,6 +211,22 @@ func newAgg() *agg {
 
 // intern returns the id of the cleaned name b; 0 for an empty name.
 func (a *agg) intern(b []byte) uint32 {
+	h := uint32(len(b))
+	if len(b) > 0 {
+		h = h*31 + uint32(b[0])
+		h = h*31 + uint32(b[len(b)-1])
+		h = h*31 + uint32(b[len(b)/2])
+	}
+	e := &a.recent[(h*0x9e3779b1)>>24]
+	if e.raw != nil && bytes.Equal(e.raw, b) {
+		return e.id
+	}
+	id := a.internMap(b)
+	e.raw, e.id = append(e.raw[:0], b...), id
+	return id
+}
+
+func (a *agg) internMap(b []byte) uint32 {
 	if id, ok := a.rawIDs[string(b)]; ok {
 		return id
 	}
