@@ -104,6 +104,9 @@ func parseSnapshot(b []byte) (*snapshot, error) {
 	for _, t := range doc.Tables {
 		st := &snapTable{rows: map[string]map[string]snapVal{}, labels: map[string]map[string]snapVal{}}
 		for _, c := range t.Columns {
+			if strings.HasSuffix(c.Key, "_before") || strings.HasSuffix(c.Key, "_change") || strings.HasSuffix(c.Key, "_change_pct") {
+				continue // the comparison columns of a report that had a baseline itself
+			}
 			k, ok := kindByName[c.Kind]
 			if !ok {
 				k = Count // a report from before kinds were written

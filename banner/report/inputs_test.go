@@ -304,7 +304,19 @@ func TestBaselineIdentical(t *testing.T) {
 	if err := os.WriteFile(jsonBase, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, base := range []string{fixture, jsonBase} {
+	// The JSON of a report that had a baseline itself, with its extra
+	// columns, is a baseline too.
+	jsonBase2 := filepath.Join(t.TempDir(), "old2.json")
+	o2 := *opts
+	o2.Baseline = fixture
+	b.Reset()
+	if err := buildFile(t, "results.jsonl", &o2).Write(&b, FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jsonBase2, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []string{fixture, jsonBase, jsonBase2} {
 		o := *opts
 		o.Baseline = base
 		rep := buildPaths(t, []string{fixture}, &o)
