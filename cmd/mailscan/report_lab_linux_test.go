@@ -215,8 +215,10 @@ func reportTables(t *testing.T, l *labEnv, args ...string) (map[string]map[strin
 // MAILSCAN_REPORT_LAB_MD=FILE keeps the Markdown report of the run.
 func TestIntegrationReportGeo(t *testing.T) {
 	l := needLab(t)
+	// run drops to nobody, who must be able to write the outputs.
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o777)
 	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), l.runArgs(dir)...)
 	if r.code != 0 {
 		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
