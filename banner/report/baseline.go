@@ -17,7 +17,6 @@ import (
 // columns and the rows keyed by their label (the text of their text and
 // int columns).
 type snapshot struct {
-	source string
 	tables map[string]*snapTable
 }
 
@@ -83,7 +82,6 @@ func loadBaseline(path string, opts *Options) (*snapshot, error) {
 // parseSnapshot reads the JSON form of a report.
 func parseSnapshot(b []byte) (*snapshot, error) {
 	var doc struct {
-		Source string `json:"source"`
 		Tables []struct {
 			ID      string `json:"id"`
 			Columns []struct {
@@ -100,7 +98,7 @@ func parseSnapshot(b []byte) (*snapshot, error) {
 	if doc.Tables == nil {
 		return nil, fmt.Errorf("not the JSON of a report: no tables")
 	}
-	s := &snapshot{source: doc.Source, tables: map[string]*snapTable{}}
+	s := &snapshot{tables: map[string]*snapTable{}}
 	for _, t := range doc.Tables {
 		st := &snapTable{rows: map[string]map[string]snapVal{}, labels: map[string]map[string]snapVal{}}
 		for _, c := range t.Columns {

@@ -115,15 +115,6 @@ func (sh *shard4) grow() {
 	}
 }
 
-// bytes is the memory the table holds, for the benchmarks' accounting.
-func (t *hostTable) bytes() int {
-	n := 0
-	for i := range t.shards {
-		n += 16 * len(t.shards[i].slots)
-	}
-	return n + 64*len(t.v6)
-}
-
 // each calls fn for every host, IPv4 in address order then IPv6 in address
 // order, without a copy of the table: each shard is compacted and sorted in
 // place, then the shards are merged. The table is unusable for get after.
@@ -300,14 +291,6 @@ func (sh *shard64) grow() {
 		}
 		sh.slots[i] = e
 	}
-}
-
-func (t *nonServiceTable) bytes() int {
-	n := 0
-	for i := range t.shards {
-		n += 8 * len(t.shards[i].slots)
-	}
-	return n + 48*len(t.v6)
 }
 
 func popcount(x uint32) int64 { return int64(bits.OnesCount32(x)) }
