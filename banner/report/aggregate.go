@@ -1,12 +1,8 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
+	"net/netip"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,23 +22,10 @@ const MaxBadLines = 20
 // taken from the input or a database; longer ones are cut and end in "…".
 const MaxNameRunes = 64
 
-// targetKey is a target: the address in 16-byte form (IPv4 as IPv4-mapped)
-// and the port. It holds no pointers, so a map of millions of them costs the
-// garbage collector nothing to scan.
-type targetKey struct {
-	ip   [16]byte
-	port uint16
-}
-
-// target is what the report needs of one record, kept per target.
-type target struct {
-	proto   uint8  // index in protocols
-	status  uint8  // index in statuses
-	flags   uint16 // f* bits
-	tlsVer  uint32 // id in agg.names, 0 none
-	family  uint32 // id in agg.names, 0 none ("unknown")
-	version uint32 // id in agg.names, 0 none
-}
+// maxNames bounds the distinct names (families, versions, TLS versions) a
+// report keeps; past it, new names count as "(more names)". Real scans have
+// a few thousand; the bound keeps hostile input from growing memory.
+const maxNames = 1 << 20
 
 // target flags.
 const (
@@ -57,11 +40,22 @@ const (
 	fCertSelfSigned                     //
 )
 
-// protocols and statuses fix the index a target stores.
+// protocols and statuses fix the index a record stores. "excluded" is no
+// status of the tables, even once banner lists it.
 var (
 	protocols = banner.Protocols()
-	statuses  = banner.Statuses()
+	statuses  = withoutExcluded(banner.Statuses())
 )
+
+func withoutExcluded(s []banner.Status) []banner.Status {
+	out := s[:0]
+	for _, v := range s {
+		if v != excludedStatus {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 func protoIndex(p banner.Protocol) int {
 	for i, q := range protocols {
@@ -83,189 +77,326 @@ func statusIndex(s banner.Status) int {
 
 // BadLine is an input line Build skipped.
 type BadLine struct {
-	Line int64  // 1-based
-	Err  string // why
+	Input string // the input's name
+	Line  int64  // 1-based
+	Err   string // why
 }
 
-// agg accumulates the records of one input.
+// String returns b as "name:line: why".
+func (b BadLine) String() string { return b.Input + ":" + itoa(b.Line) + ": " + b.Err }
+
+// slot is a (port, protocol) pair: a column of the port tables.
+type slot struct {
+	port  uint16
+	proto uint8
+}
+
+// protoCounts are the per-protocol tallies of services.
+type protoCounts struct {
+	services, tls, cleartext, noTLSFacts int64
+	stOffered, stNot, stUnknown          int64
+	loginYes, loginNo, loginUnknown      int64
+}
+
+// famCount is one vendor family: its services, by slot.
+type famCount struct {
+	n    int64
+	slot [maxSlots]int64
+}
+
+// counts are the per-target tallies, kept apart from the summary so that
+// the contribution of some hosts can be taken out again (see agg.late).
+type counts struct {
+	status       [16]struct{ targets, services int64 }
+	per          [16]protoCounts
+	tlsv         map[uint32]int64
+	certs        [4]int64 // neither, expired only, self-signed only, both
+	fams         map[uint32]*famCount
+	vers         map[[2]uint32]int64
+	fingerprints int64 // services with a family
+	versioned    int64 // services with a family and a version
+}
+
+func newCounts() counts {
+	return counts{tlsv: map[uint32]int64{}, fams: map[uint32]*famCount{}, vers: map[[2]uint32]int64{}}
+}
+
+// sub takes o's tallies out of c.
+func (c *counts) sub(o *counts) {
+	for i := range c.status {
+		c.status[i].targets -= o.status[i].targets
+		c.status[i].services -= o.status[i].services
+	}
+	for i := range c.per {
+		p, q := &c.per[i], &o.per[i]
+		p.services -= q.services
+		p.tls -= q.tls
+		p.cleartext -= q.cleartext
+		p.noTLSFacts -= q.noTLSFacts
+		p.stOffered -= q.stOffered
+		p.stNot -= q.stNot
+		p.stUnknown -= q.stUnknown
+		p.loginYes -= q.loginYes
+		p.loginNo -= q.loginNo
+		p.loginUnknown -= q.loginUnknown
+	}
+	for k, n := range o.tlsv {
+		c.tlsv[k] -= n
+	}
+	for i := range c.certs {
+		c.certs[i] -= o.certs[i]
+	}
+	for k, f := range o.fams {
+		g := c.fams[k]
+		if g == nil {
+			continue
+		}
+		g.n -= f.n
+		for i := range g.slot {
+			g.slot[i] -= f.slot[i]
+		}
+	}
+	for k, n := range o.vers {
+		c.vers[k] -= n
+	}
+	c.fingerprints -= o.fingerprints
+	c.versioned -= o.versioned
+}
+
+// agg accumulates the records of all inputs, in input order.
 type agg struct {
-	name string
+	lines, records, bad, dups, excluded int64
+	badLines                            []BadLine
 
-	lineNo                    int64 // physical lines, for locations
-	lines, records, bad, dups int64
-	badLines                  []BadLine
+	slots    []slot
+	slotOf   map[slot]uint8
+	portSlot [65536]uint8 // slot+1 of the first protocol seen on a port, for speed
+	overflow int64        // records whose slot did not fit
 
-	targets map[targetKey]target
-	pseudo  map[[16]byte]struct{}
+	hosts  hostTable
+	status nonServiceTable
+	c      counts
 
-	// names interns the strings targets refer to; id 0 is "".
-	names []string
-	ids   map[string]uint32
-}
+	// late are hosts flagged answers_all_ports after some of their
+	// targets were counted; their counts are taken out afterwards.
+	late map[netip.Addr]struct{}
+	// only, when set, limits the aggregate to these hosts (the second
+	// pass over late hosts).
+	only map[netip.Addr]struct{}
 
-func newAgg(name string) *agg {
-	return &agg{
-		name:    name,
-		targets: make(map[targetKey]target),
-		pseudo:  make(map[[16]byte]struct{}),
-		names:   []string{""},
-		ids:     map[string]uint32{"": 0},
+	// names interns the strings targets refer to; id 0 is "". rawIDs maps
+	// a name as read to the id of its cleaned form.
+	names  []string
+	ids    map[string]uint32
+	rawIDs map[string]uint32
+	// recent caches intern's answers by a cheap hash of the bytes: most
+	// records repeat a few family, version and TLS names, and a compare
+	// costs less than a map lookup.
+	recent [256]struct {
+		raw []byte
+		id  uint32
 	}
 }
 
-// intern returns the id of s, cleaned by cleanName; 0 for an empty name.
-// Only clean names are keys, so a dirty name costs a cleanName per use but
-// no memory.
-func (a *agg) intern(s string) uint32 {
-	if id, ok := a.ids[s]; ok {
+func newAgg() *agg {
+	return &agg{
+		slotOf: map[slot]uint8{},
+		c:      newCounts(),
+		late:   map[netip.Addr]struct{}{},
+		names:  []string{""},
+		ids:    map[string]uint32{"": 0},
+		rawIDs: map[string]uint32{"": 0},
+	}
+}
+
+// intern returns the id of the cleaned name b; 0 for an empty name.
+func (a *agg) intern(b []byte) uint32 {
+	h := uint32(len(b))
+	if len(b) > 0 {
+		h = h*31 + uint32(b[0])
+		h = h*31 + uint32(b[len(b)-1])
+		h = h*31 + uint32(b[len(b)/2])
+	}
+	e := &a.recent[(h*0x9e3779b1)>>24]
+	if e.raw != nil && bytes.Equal(e.raw, b) {
+		return e.id
+	}
+	id := a.internMap(b)
+	e.raw, e.id = append(e.raw[:0], b...), id
+	return id
+}
+
+func (a *agg) internMap(b []byte) uint32 {
+	if id, ok := a.rawIDs[string(b)]; ok {
 		return id
 	}
-	c := cleanName(s)
+	c := cleanName(string(b))
 	id, ok := a.ids[c]
 	if !ok {
+		if len(a.names) >= maxNames {
+			c = "(more names)"
+			if id, ok = a.ids[c]; ok {
+				return id
+			}
+		}
 		id = uint32(len(a.names))
 		a.names = append(a.names, c)
 		a.ids[c] = id
 	}
+	if len(a.rawIDs) < maxNames {
+		a.rawIDs[string(b)] = id
+	}
 	return id
 }
 
-// readAll reads r line by line. Only a read error stops it; bad lines are
-// counted and skipped.
-func (a *agg) readAll(r io.Reader) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var long []byte // a line longer than br's buffer, assembled
-	tooLong := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			if !tooLong && len(long)+len(chunk) <= MaxLineBytes {
-				long = append(long, chunk...)
-			} else {
-				tooLong, long = true, long[:0]
-			}
-			continue
-		}
-		line := chunk
-		if len(long) > 0 || tooLong {
-			long = append(long, chunk...)
-			line = long
-		}
-		if len(line) > 0 {
-			a.lineNo++
-		}
-		if len(bytes.TrimSpace(line)) > 0 || tooLong {
-			a.lines++
-			if tooLong || len(line) > MaxLineBytes {
-				a.badLine(fmt.Sprintf("line longer than %d bytes", MaxLineBytes))
-			} else {
-				a.add(bytes.TrimRight(line, "\r\n"))
-			}
-		}
-		long, tooLong = long[:0], false
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("report: read %s: %w", a.name, err)
-		}
-	}
-}
-
-func (a *agg) badLine(why string) {
+func (a *agg) badLine(input string, line int64, why string) {
 	a.bad++
 	if len(a.badLines) < MaxBadLines {
-		a.badLines = append(a.badLines, BadLine{Line: a.lineNo, Err: cleanName(why)})
+		a.badLines = append(a.badLines, BadLine{Input: input, Line: line, Err: cleanName(why)})
 	}
 }
 
-// add takes one non-blank line.
-func (a *agg) add(line []byte) {
-	var res banner.Result
-	if err := json.Unmarshal(line, &res); err != nil {
-		a.badLine(err.Error())
-		return
+// slotFor returns the slot of a port and protocol, adding it if new; ok is
+// false when maxSlots are taken.
+func (a *agg) slotFor(port uint16, proto uint8) (uint8, bool) {
+	if s := a.portSlot[port]; s != 0 && a.slots[s-1].proto == proto {
+		return s - 1, true
 	}
-	pi, si := protoIndex(res.Protocol), statusIndex(res.Status)
-	switch {
-	case !res.IP.IsValid():
-		a.badLine("no ip")
-		return
-	case res.Port == 0:
-		a.badLine("no port")
-		return
-	case pi < 0:
-		a.badLine(fmt.Sprintf("unknown protocol %q", res.Protocol))
-		return
-	case si < 0:
-		a.badLine(fmt.Sprintf("unknown status %q", res.Status))
-		return
+	k := slot{port, proto}
+	if s, ok := a.slotOf[k]; ok {
+		return s, true
+	}
+	if len(a.slots) == maxSlots {
+		return 0, false
+	}
+	s := uint8(len(a.slots))
+	a.slots = append(a.slots, k)
+	a.slotOf[k] = s
+	if a.portSlot[port] == 0 {
+		a.portSlot[port] = s + 1
+	}
+	return s, true
+}
+
+// add takes one record. A target's first record stands, unless it is not
+// a service and a later one is: a retry that reached the server wins.
+func (a *agg) add(r *record) {
+	if a.only != nil {
+		if _, ok := a.only[r.ip]; !ok {
+			return
+		}
 	}
 	a.records++
-	k := targetKey{ip: res.IP.Unmap().As16(), port: res.Port}
-	t := a.summarize(&res, pi, si)
-	if old, ok := a.targets[k]; ok {
+	if r.status == statusExcluded {
+		a.excluded++
+		return
+	}
+	s, ok := a.slotFor(r.port, r.proto)
+	if !ok {
+		a.overflow++
+		return
+	}
+	bit := uint32(1) << s
+	h := a.hosts.get(r.ip)
+	wasPseudo := h.seen&pseudoBit != 0
+	counted := h.seen != 0 && !wasPseudo // some targets already counted
+	if h.seen&bit != 0 {
 		a.dups++
-		if old.flags&fService == 0 && t.flags&fService != 0 {
-			a.targets[k] = t
+		if r.flags&fService != 0 && h.svc&bit == 0 && !wasPseudo && !r.pseudo {
+			// The earlier record was no service: it leaves the status
+			// counts and this one is counted instead.
+			if st, ok := a.status.take(r.ip, s); ok {
+				a.c.status[st].targets--
+			}
+			h.svc |= bit
+			a.count(r, h, bit)
 		}
 	} else {
-		a.targets[k] = t
+		h.seen |= bit
+		if !wasPseudo && !r.pseudo {
+			if r.flags&fService != 0 {
+				h.svc |= bit
+				a.count(r, h, bit)
+			} else {
+				a.c.status[r.status].targets++
+				a.status.put(r.ip, s, r.status)
+			}
+		}
 	}
-	if res.AnswersAllPorts {
-		a.pseudo[k.ip] = struct{}{}
+	if r.pseudo && !wasPseudo {
+		h.seen |= pseudoBit
+		if counted {
+			a.late[r.ip] = struct{}{}
+		}
 	}
 }
 
-// summarize keeps what the tables need of r.
-func (a *agg) summarize(r *banner.Result, pi, si int) target {
-	t := target{proto: uint8(pi), status: uint8(si)}
-	if r.Status == banner.StatusSuccess || strings.TrimSpace(r.Greeting) != "" {
-		t.flags |= fService
-	}
-	if tl := r.TLS; tl != nil {
-		if tl.Version != "" && tl.HandshakeError == "" {
-			t.flags |= fTLS
-			t.tlsVer = a.intern(tl.Version)
-		}
-		if len(tl.Certificates) > 0 {
-			leaf := &tl.Certificates[0]
-			t.flags |= fCert
-			if leaf.Expired {
-				t.flags |= fCertExpired
-			}
-			if leaf.SelfSigned {
-				t.flags |= fCertSelfSigned
-			}
-		}
-	}
-	var f banner.Findings
-	if r.Findings != nil {
-		f = *r.Findings
+// count adds a service to the per-target tallies.
+func (a *agg) count(r *record, h *host, bit uint32) {
+	c := &a.c
+	st := &c.status[r.status]
+	st.targets++
+	st.services++
+	p := protocols[r.proto]
+	pc := &c.per[r.proto]
+	pc.services++
+	switch {
+	case r.flags&fTLS != 0:
+		pc.tls++
+		c.tlsv[a.intern(r.tlsVer)]++
+	case p.ImplicitTLS():
+		pc.noTLSFacts++
+	default:
+		pc.cleartext++
 	}
 	switch {
-	case f.StartTLSOffered != nil:
-		t.flags |= fStartTLSKnown | flagIf(f.StartTLSOffered.Value, fStartTLSOffered)
-	case r.StartTLS != nil:
-		t.flags |= fStartTLSKnown | flagIf(r.StartTLS.Offered, fStartTLSOffered)
+	case r.flags&fStartTLSKnown == 0:
+		pc.stUnknown++
+	case r.flags&fStartTLSOffered != 0:
+		pc.stOffered++
+	default:
+		pc.stNot++
 	}
-	if f.CleartextLogin != nil {
-		t.flags |= fLoginKnown | flagIf(f.CleartextLogin.Value, fLogin)
+	switch {
+	case r.flags&fLoginKnown == 0:
+		pc.loginUnknown++
+	case r.flags&fLogin != 0:
+		pc.loginYes++
+		h.login |= bit
+	default:
+		pc.loginNo++
 	}
-	if fp := r.Fingerprint; fp != nil {
-		switch {
-		case strings.TrimSpace(fp.Family) != "":
-			t.family = a.intern(fp.Family)
-		case strings.TrimSpace(fp.Product) != "":
-			t.family = a.intern(fp.Product)
-		case strings.TrimSpace(fp.Vendor) != "":
-			t.family = a.intern(fp.Vendor)
+	if r.flags&fCert != 0 {
+		i := 0
+		if r.flags&fCertExpired != 0 {
+			i |= 1
 		}
-		if t.family != 0 {
-			t.version = a.intern(fp.Version)
+		if r.flags&fCertSelfSigned != 0 {
+			i |= 2
+		}
+		c.certs[i]++
+	}
+	var fam, ver uint32
+	if r.family != nil {
+		fam = a.intern(r.family)
+	}
+	f := c.fams[fam]
+	if f == nil {
+		f = new(famCount)
+		c.fams[fam] = f
+	}
+	f.n++
+	f.slot[bitIndex(bit)]++
+	if fam != 0 {
+		c.fingerprints++
+		if r.version != nil {
+			ver = a.intern(r.version)
+		}
+		if ver != 0 {
+			c.versioned++
+			c.vers[[2]uint32{fam, ver}]++
 		}
 	}
-	return t
 }
 
 func flagIf(b bool, f uint16) uint16 {

@@ -122,32 +122,177 @@ func raw(c Column, v Cell) string {
 	return ""
 }
 
+// vcol is a column as a format shows it: a table's column, or, with a
+// baseline, the earlier value or the change beside it. Some columns are
+// for people only (a change as "+12 (+3.4%)"), some for machines only (the
+// change and the change in percent as two numbers).
+type vcol struct {
+	key, title string
+	kind       string // text, int, count, percent, change
+	human      bool
+	machine    bool
+}
+
+// vcell is a cell as a format shows it.
+type vcell struct {
+	human string
+	raw   string // for CSV and JSON; "" is null in JSON
+	num   bool   // raw is a number in JSON
+	class string // HTML class of a change: up, down or same
+}
+
+// tview is a table laid out for writing.
+type tview struct {
+	t     *Table
+	cols  []vcol
+	rows  [][]vcell
+	total []vcell
+}
+
+var kindNames = map[Kind]string{Text: "text", Int: "int", Count: "count", Percent: "percent"}
+
+// round2 rounds a percentage as CSV and JSON write it.
+func round2(p float64) float64 { return math.Round(p*100) / 100 }
+
+func view(t *Table) *tview {
+	v := &tview{t: t}
+	for _, c := range t.Columns {
+		v.cols = append(v.cols, vcol{key: c.Key, title: c.Title, kind: kindNames[c.Kind], human: true, machine: true})
+		if !t.Baseline || (c.Kind != Count && c.Kind != Percent) {
+			continue
+		}
+		v.cols = append(v.cols,
+			vcol{key: c.Key + "_before", title: c.Title + " before", kind: kindNames[c.Kind], human: true, machine: true},
+			vcol{key: c.Key + "_change", title: c.Title + " change", kind: "change", human: true})
+		if c.Kind == Count {
+			v.cols = append(v.cols,
+				vcol{key: c.Key + "_change", kind: "count", machine: true},
+				vcol{key: c.Key + "_change_pct", kind: "percent", machine: true})
+		} else {
+			v.cols = append(v.cols, vcol{key: c.Key + "_change", kind: "percent", machine: true})
+		}
+	}
+	cells := func(row []Cell) []vcell {
+		var out []vcell
+		for i, c := range t.Columns {
+			x := row[i]
+			out = append(out, vcell{human: display(c, x), raw: raw(c, x), num: c.Kind != Text})
+			if !t.Baseline || (c.Kind != Count && c.Kind != Percent) {
+				continue
+			}
+			if c.Kind == Count {
+				if !x.WasOK {
+					out = append(out, vcell{num: true}, vcell{}, vcell{num: true}, vcell{num: true})
+					continue
+				}
+				d := float64(x.N) - x.Was
+				chPct := ""
+				if x.Was != 0 {
+					chPct = strconv.FormatFloat(round2(100*d/x.Was), 'f', -1, 64)
+				}
+				out = append(out,
+					vcell{human: commas(int64(x.Was)), raw: itoa(int64(x.Was)), num: true},
+					vcell{human: delta(x.N, x.Was), class: changeClass(d)},
+					vcell{raw: itoa(int64(d)), num: true},
+					vcell{raw: chPct, num: true})
+				continue
+			}
+			now, ok := x.Percent()
+			if !x.WasOK || !ok {
+				before := vcell{num: true}
+				if x.WasOK {
+					before = vcell{human: strconv.FormatFloat(x.Was, 'f', 1, 64) + "%", raw: strconv.FormatFloat(x.Was, 'f', -1, 64), num: true}
+				}
+				out = append(out, before, vcell{}, vcell{num: true})
+				continue
+			}
+			d := round2(round2(now) - x.Was)
+			out = append(out,
+				vcell{human: strconv.FormatFloat(x.Was, 'f', 1, 64) + "%", raw: strconv.FormatFloat(x.Was, 'f', -1, 64), num: true},
+				vcell{human: signedFloat(d, 1) + " pp", class: changeClass(d)},
+				vcell{raw: strconv.FormatFloat(d, 'f', -1, 64), num: true})
+		}
+		return out
+	}
+	for _, r := range t.Rows {
+		v.rows = append(v.rows, cells(r))
+	}
+	if t.Total != nil {
+		v.total = cells(t.Total)
+	}
+	return v
+}
+
+func changeClass(d float64) string {
+	switch {
+	case d > 0:
+		return "up"
+	case d < 0:
+		return "down"
+	}
+	return "same"
+}
+
+// pick returns the columns (and their indexes) a format shows.
+func (v *tview) pick(human bool) ([]vcol, []int) {
+	var cols []vcol
+	var idx []int
+	for i, c := range v.cols {
+		if (human && c.human) || (!human && c.machine) {
+			cols = append(cols, c)
+			idx = append(idx, i)
+		}
+	}
+	return cols, idx
+}
+
 // rightAligned reports whether a column holds numbers.
-func rightAligned(c Column) bool { return c.Kind != Text }
+func (c vcol) rightAligned() bool { return c.kind != "text" }
+
+// writeHeadlines writes the study's sentences as a list.
+func (r *Report) headlineText() []string {
+	out := append([]string(nil), r.Headlines...)
+	if r.Baseline != "" {
+		out = append(out, "Compared with "+cleanName(baseName(r.Baseline))+": beside every number, the earlier one and the change.")
+	}
+	return out
+}
 
 // writeText writes aligned plain-text tables.
 func (r *Report) writeText(w *bufio.Writer) {
 	fmt.Fprintf(w, "mailscan report: %s\n", cleanName(r.Source))
+	for _, h := range r.headlineText() {
+		wrap(w, "  ", h)
+	}
 	for _, n := range r.Notes {
 		wrap(w, "* ", n)
 	}
 	for _, t := range r.Tables {
+		v := view(t)
+		cols, idx := v.pick(true)
 		fmt.Fprintf(w, "\n%s\n", t.Title)
 		wrap(w, "", t.Note)
 		w.WriteByte('\n')
-		cells := make([][]string, 0, len(t.Rows)+2)
-		head := make([]string, len(t.Columns))
-		for i, c := range t.Columns {
-			head[i] = c.Title
+		pickRow := func(row []vcell) []string {
+			out := make([]string, len(idx))
+			for j, i := range idx {
+				out[j] = row[i].human
+			}
+			return out
+		}
+		cells := make([][]string, 0, len(v.rows)+2)
+		head := make([]string, len(cols))
+		for i, c := range cols {
+			head[i] = c.title
 		}
 		cells = append(cells, head)
-		for _, row := range t.Rows {
-			cells = append(cells, displayRow(t.Columns, row))
+		for _, row := range v.rows {
+			cells = append(cells, pickRow(row))
 		}
-		if t.Total != nil {
-			cells = append(cells, displayRow(t.Columns, t.Total))
+		if v.total != nil {
+			cells = append(cells, pickRow(v.total))
 		}
-		width := make([]int, len(t.Columns))
+		width := make([]int, len(cols))
 		for _, row := range cells {
 			for i, s := range row {
 				width[i] = max(width[i], utf8.RuneCountInString(s))
@@ -160,7 +305,7 @@ func (r *Report) writeText(w *bufio.Writer) {
 				if i > 0 {
 					b.WriteString("  ")
 				}
-				if rightAligned(t.Columns[i]) {
+				if cols[i].rightAligned() {
 					b.WriteString(pad + s)
 				} else {
 					b.WriteString(s + pad)
@@ -174,26 +319,18 @@ func (r *Report) writeText(w *bufio.Writer) {
 		}
 		line(head)
 		line(rule)
-		for _, row := range cells[1 : 1+len(t.Rows)] {
+		for _, row := range cells[1 : 1+len(v.rows)] {
 			line(row)
 		}
-		if len(t.Rows) == 0 {
+		if len(v.rows) == 0 {
 			w.WriteString("(none)\n")
 			continue
 		}
-		if t.Total != nil {
+		if v.total != nil {
 			line(rule)
 			line(cells[len(cells)-1])
 		}
 	}
-}
-
-func displayRow(cols []Column, row []Cell) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = display(c, row[i])
-	}
-	return out
 }
 
 // wrap writes s in lines of at most 78 columns, the first prefixed with
@@ -230,6 +367,12 @@ var mdEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `*`, `\*`, `_`, `\_`, 
 // writeMarkdown writes GitHub-flavoured Markdown.
 func (r *Report) writeMarkdown(w *bufio.Writer) {
 	fmt.Fprintf(w, "# mailscan report: %s\n", mdEscaper.Replace(cleanName(r.Source)))
+	if h := r.headlineText(); len(h) > 0 {
+		w.WriteByte('\n')
+		for _, s := range h {
+			fmt.Fprintf(w, "**%s**\n", mdEscaper.Replace(s))
+		}
+	}
 	if len(r.Notes) > 0 {
 		w.WriteByte('\n')
 		for _, n := range r.Notes {
@@ -237,20 +380,22 @@ func (r *Report) writeMarkdown(w *bufio.Writer) {
 		}
 	}
 	for _, t := range r.Tables {
+		v := view(t)
+		cols, idx := v.pick(true)
 		fmt.Fprintf(w, "\n## %s\n\n%s\n\n", t.Title, mdEscaper.Replace(t.Note))
 		var head, align strings.Builder
-		for _, c := range t.Columns {
-			head.WriteString("| " + mdEscaper.Replace(c.Title) + " ")
-			if rightAligned(c) {
+		for _, c := range cols {
+			head.WriteString("| " + mdEscaper.Replace(c.title) + " ")
+			if c.rightAligned() {
 				align.WriteString("| ---: ")
 			} else {
 				align.WriteString("| :--- ")
 			}
 		}
 		w.WriteString(head.String() + "|\n" + align.String() + "|\n")
-		row := func(cells []Cell, bold bool) {
-			for i, c := range t.Columns {
-				s := mdEscaper.Replace(display(c, cells[i]))
+		row := func(cells []vcell, bold bool) {
+			for _, i := range idx {
+				s := mdEscaper.Replace(cells[i].human)
 				if bold && s != "" {
 					s = "**" + s + "**"
 				}
@@ -258,11 +403,11 @@ func (r *Report) writeMarkdown(w *bufio.Writer) {
 			}
 			w.WriteString("|\n")
 		}
-		for _, cells := range t.Rows {
+		for _, cells := range v.rows {
 			row(cells, false)
 		}
-		if t.Total != nil {
-			row(t.Total, true)
+		if v.total != nil {
+			row(v.total, true)
 		}
 	}
 }
@@ -279,39 +424,48 @@ func csvSafe(s string) string {
 // writeCSV writes one block per table.
 func (r *Report) writeCSV(w *bufio.Writer) error {
 	cw := csv.NewWriter(w)
-	rec := func(table string, cols []Column, cells []Cell) error {
-		out := []string{table}
-		for i, c := range cols {
-			v := raw(c, cells[i])
-			if c.Kind == Text {
-				v = csvSafe(v)
-			}
-			out = append(out, v)
-		}
-		return cw.Write(out)
-	}
 	for i, t := range r.Tables {
+		v := view(t)
+		cols, idx := v.pick(false)
 		if i > 0 {
 			if err := cw.Write(nil); err != nil {
 				return err
 			}
 		}
 		head := []string{"table"}
-		for _, c := range t.Columns {
-			head = append(head, c.Key)
+		for _, c := range cols {
+			head = append(head, c.key)
 		}
 		if err := cw.Write(head); err != nil {
 			return err
 		}
-		for _, cells := range t.Rows {
-			if err := rec(t.ID, t.Columns, cells); err != nil {
+		rec := func(cells []vcell) error {
+			out := []string{t.ID}
+			for j, i := range idx {
+				s := cells[i].raw
+				if cols[j].kind == "text" {
+					s = csvSafe(s)
+				}
+				out = append(out, s)
+			}
+			return cw.Write(out)
+		}
+		for _, cells := range v.rows {
+			if err := rec(cells); err != nil {
 				return err
 			}
 		}
-		if t.Total != nil {
-			if err := rec(t.ID, t.Columns, t.Total); err != nil {
+		if v.total != nil {
+			if err := rec(v.total); err != nil {
 				return err
 			}
+		}
+	}
+	if h := r.headlineText(); len(h) > 0 {
+		cw.Write(nil)
+		cw.Write([]string{"table", "headline"})
+		for _, s := range h {
+			cw.Write([]string{"headlines", csvSafe(s)})
 		}
 	}
 	if len(r.Notes) > 0 {
@@ -339,9 +493,20 @@ func (r *Report) writeJSON(w *bufio.Writer) error {
 	}
 	b.WriteString(`{"source":`)
 	str(r.Source)
+	if r.Baseline != "" {
+		b.WriteString(`,"baseline":`)
+		str(r.Baseline)
+	}
 	b.WriteString(`,"summary":`)
 	b.Write(sum)
-	b.WriteString(`,"notes":[`)
+	b.WriteString(`,"headlines":[`)
+	for i, h := range r.Headlines {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		str(h)
+	}
+	b.WriteString(`],"notes":[`)
 	for i, n := range r.Notes {
 		if i > 0 {
 			b.WriteByte(',')
@@ -349,15 +514,12 @@ func (r *Report) writeJSON(w *bufio.Writer) error {
 		str(n)
 	}
 	b.WriteString(`],"tables":[`)
-	first := true
-	for _, t := range r.Tables {
-		if t.ID == "summary" {
-			continue // the summary object above says it with keys
-		}
-		if !first {
+	for ti, t := range r.Tables {
+		v := view(t)
+		cols, idx := v.pick(false)
+		if ti > 0 {
 			b.WriteByte(',')
 		}
-		first = false
 		b.WriteString(`{"id":`)
 		str(t.ID)
 		b.WriteString(`,"title":`)
@@ -365,46 +527,48 @@ func (r *Report) writeJSON(w *bufio.Writer) error {
 		b.WriteString(`,"note":`)
 		str(t.Note)
 		b.WriteString(`,"columns":[`)
-		for i, c := range t.Columns {
+		for i, c := range cols {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(`{"key":`)
-			str(c.Key)
+			str(c.key)
 			b.WriteString(`,"title":`)
-			str(c.Title)
+			str(c.title)
+			b.WriteString(`,"kind":`)
+			str(c.kind)
 			b.WriteString(`}`)
 		}
 		b.WriteString(`],"rows":[`)
-		obj := func(cells []Cell) {
+		obj := func(cells []vcell) {
 			b.WriteByte('{')
-			for i, c := range t.Columns {
-				if i > 0 {
+			for j, i := range idx {
+				if j > 0 {
 					b.WriteByte(',')
 				}
-				str(c.Key)
+				str(cols[j].key)
 				b.WriteByte(':')
-				v := raw(c, cells[i])
+				c := cells[i]
 				switch {
-				case c.Kind == Text:
-					str(v)
-				case v == "":
+				case !c.num:
+					str(c.raw)
+				case c.raw == "":
 					b.WriteString("null")
 				default:
-					b.WriteString(v)
+					b.WriteString(c.raw)
 				}
 			}
 			b.WriteByte('}')
 		}
-		for i, cells := range t.Rows {
+		for i, cells := range v.rows {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			obj(cells)
 		}
 		b.WriteString(`],"total":`)
-		if t.Total != nil {
-			obj(t.Total)
+		if v.total != nil {
+			obj(v.total)
 		} else {
 			b.WriteString("null")
 		}

@@ -21,7 +21,7 @@ func (e *OptionError) Error() string {
 	if e.Option == "providers" {
 		return e.Err.Error() // NewProviders names the file, line and value
 	}
-	what := map[string]string{"country": "country database", "asn": "ASN database", "providers": "providers file"}[e.Option]
+	what := map[string]string{"country": "country database", "asn": "ASN database", "providers": "providers file", "baseline": "baseline"}[e.Option]
 	if what == "" {
 		what = e.Option
 	}
@@ -58,6 +58,11 @@ type geoDB struct {
 	db       *maxminddb.Reader
 	errs     int64
 	firstErr error
+
+	// Decoded records by their offset in the database: many networks
+	// share one record, and decoding is the costly part of a lookup.
+	countries map[uintptr][2]string
+	asns      map[uintptr]asnRecord
 }
 
 func openGeo(option, path string) (*geoDB, error) {
@@ -65,7 +70,7 @@ func openGeo(option, path string) (*geoDB, error) {
 	if err != nil {
 		return nil, &OptionError{Option: option, Path: path, Err: err}
 	}
-	return &geoDB{path: path, db: db}, nil
+	return &geoDB{path: path, db: db, countries: map[uintptr][2]string{}, asns: map[uintptr]asnRecord{}}, nil
 }
 
 func (g *geoDB) close() {
@@ -91,8 +96,19 @@ func (g *geoDB) noteErr(err error) {
 // country returns the ISO code and English name of ip's country; both ""
 // when the database does not know it or the lookup failed.
 func (g *geoDB) country(ip netip.Addr) (code, name string) {
+	res := g.db.Lookup(ip)
+	if err := res.Err(); err != nil {
+		g.noteErr(err)
+		return "", ""
+	}
+	if !res.Found() {
+		return "", ""
+	}
+	if v, ok := g.countries[res.Offset()]; ok {
+		return v[0], v[1]
+	}
 	var rec countryRecord
-	if err := g.db.Lookup(ip).Decode(&rec); err != nil {
+	if err := res.Decode(&rec); err != nil {
 		g.noteErr(err)
 		return "", ""
 	}
@@ -100,16 +116,30 @@ func (g *geoDB) country(ip netip.Addr) (code, name string) {
 	if c.ISOCode == "" && c.Names.EN == "" {
 		c = rec.RegisteredCountry
 	}
-	return cleanName(c.ISOCode), cleanName(c.Names.EN)
+	v := [2]string{cleanName(c.ISOCode), cleanName(c.Names.EN)}
+	g.countries[res.Offset()] = v
+	return v[0], v[1]
 }
 
 // asn returns ip's autonomous system; zero values when unknown.
 func (g *geoDB) asn(ip netip.Addr) (uint32, string) {
-	var rec asnRecord
-	if err := g.db.Lookup(ip).Decode(&rec); err != nil {
+	res := g.db.Lookup(ip)
+	if err := res.Err(); err != nil {
 		g.noteErr(err)
 		return 0, ""
 	}
+	if !res.Found() {
+		return 0, ""
+	}
+	if v, ok := g.asns[res.Offset()]; ok {
+		return v.Number, v.Org
+	}
+	var rec asnRecord
+	if err := res.Decode(&rec); err != nil {
+		g.noteErr(err)
+		return 0, ""
+	}
+	g.asns[res.Offset()] = rec
 	return rec.Number, rec.Org
 }
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -23,23 +22,27 @@ type Options struct {
 	// rest into "other"; 0 means DefaultTop.
 	Top int
 	// Country is the path of a MaxMind-format country database
-	// (GeoLite2-Country.mmdb or a City database); "" leaves the countries
-	// table out.
+	// (GeoLite2-Country.mmdb or a City database); "" leaves the country
+	// tables out.
 	Country string
 	// ASN is the path of a MaxMind-format ASN database (GeoLite2-ASN.mmdb);
-	// "" leaves the providers table out.
+	// "" leaves the provider tables out.
 	ASN string
 	// Providers is the path of a file of extra "pattern = Provider" rules
 	// tried before the built-in ones (see NewProviders); "" for none.
 	Providers string
+	// Baseline is an earlier scan to compare with: a results file (plain,
+	// gzip or zstd) or the JSON of an earlier report. "" for none.
+	Baseline string
 }
 
 // Summary holds the report's headline counts; doc.go defines each.
-// Targets = Records - Duplicates = PseudoTargets + NoService + Services.
+// Targets = Records - Duplicates - Excluded = PseudoTargets + NoService + Services.
 type Summary struct {
 	Lines         int64 `json:"lines"`
 	BadLines      int64 `json:"bad_lines"`
 	Records       int64 `json:"records"`
+	Excluded      int64 `json:"excluded"`
 	Duplicates    int64 `json:"duplicates"`
 	Targets       int64 `json:"targets"`
 	PseudoHosts   int64 `json:"pseudo_hosts"`
@@ -47,13 +50,20 @@ type Summary struct {
 	NoService     int64 `json:"no_service"`
 	Services      int64 `json:"services"`
 	Hosts         int64 `json:"hosts"`
+	HostsIPv6     int64 `json:"hosts_ipv6"`
 }
 
 // Report is the outcome of Build: the tables, ready to Write in any Format.
 type Report struct {
-	// Source is the name of the input, as given to Build.
-	Source  string
-	Summary Summary
+	// Source names the inputs, as given to Build.
+	Source string
+	// Baseline names the earlier scan the report compares with; "" for
+	// none.
+	Baseline string
+	Summary  Summary
+	// Headlines are the study's sentences: hosts per protocol, cleartext
+	// and TLS.
+	Headlines []string
 	// Tables are in print order; the first is the summary.
 	Tables []*Table
 	// BadLines are the first MaxBadLines bad lines; Summary.BadLines
@@ -75,13 +85,20 @@ func (r *Report) Table(id string) *Table {
 }
 
 // Build reads banner results from r, one JSON object a line, and returns
-// the report. name names the input in the report and in the location of
-// bad lines ("results.jsonl:7"). Build streams: its memory grows with the
-// distinct targets and names, not with the records. Bad lines are skipped
-// and counted, not errors; an error is a read error of r or an *OptionError
-// (a database or providers file that cannot be opened, checked before r is
-// read).
+// the report; name names the input. It is BuildInputs with one input that
+// is read once.
 func Build(r io.Reader, name string, opts *Options) (*Report, error) {
+	return BuildInputs([]Input{ReaderInput(r, name)}, opts)
+}
+
+// BuildInputs reads banner results from the inputs, counted as one scan
+// (the shards of a scan: a target in several counts once), and returns the
+// report. Each input may be plain, gzip or zstd, told by its first bytes.
+// Memory grows with the distinct hosts (16 bytes each) and names, not with
+// the records. Bad lines are skipped and counted, not errors; an error is
+// a read error or an *OptionError (a database, providers or baseline file
+// that cannot be used, checked before any input is read).
+func BuildInputs(inputs []Input, opts *Options) (*Report, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -111,154 +128,237 @@ func Build(r io.Reader, name string, opts *Options) (*Report, error) {
 		}
 		defer asn.close()
 	}
-	a := newAgg(name)
-	if err := a.readAll(r); err != nil {
+	var base *snapshot
+	if o.Baseline != "" {
+		bo := o
+		bo.Baseline = ""
+		if base, err = loadBaseline(o.Baseline, &bo); err != nil {
+			return nil, err
+		}
+	}
+
+	a := newAgg()
+	names := make([]string, len(inputs))
+	for i, in := range inputs {
+		names[i] = in.Name
+	}
+	if err := pass(inputs, func(b *batch) {
+		a.lines += b.lines
+		for i := range b.bad {
+			b.bad[i].Input = names[b.input]
+			a.badLine(names[b.input], b.bad[i].Line, b.bad[i].Err)
+		}
+		for i := range b.recs {
+			a.add(&b.recs[i])
+		}
+	}); err != nil {
 		return nil, err
 	}
-	return a.report(o.Top, country, asn, prov), nil
+	rep := &Report{Source: strings.Join(names, ", "), BadLines: a.badLines}
+	a.takeOutLate(inputs, rep)
+	a.report(rep, o.Top, country, asn, prov)
+	if base != nil {
+		rep.Baseline = o.Baseline
+		compare(rep, base, o.Top)
+	}
+	return rep, nil
 }
 
-// protoCounts are the per-protocol tallies of services.
-type protoCounts struct {
-	services, tls, cleartext, noTLSFacts int64
-	stOffered, stNot, stUnknown          int64
-	loginYes, loginNo, loginUnknown      int64
+// takeOutLate handles hosts flagged answers_all_ports after some of their
+// records were counted: a second pass over the inputs counts those records
+// again, alone, and takes them out. Inputs that cannot be read twice keep
+// them, and a note says how many.
+func (a *agg) takeOutLate(inputs []Input, rep *Report) {
+	if len(a.late) == 0 {
+		return
+	}
+	for _, in := range inputs {
+		if !in.Reopen {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d hosts were flagged answers_all_ports after some of their records had been counted; %s cannot be read twice, so those records stay in the per-port tables.",
+				len(a.late), cleanName(in.Name)))
+			return
+		}
+	}
+	sub := newAgg()
+	sub.only = a.late
+	sub.slots, sub.slotOf, sub.portSlot = a.slots, a.slotOf, a.portSlot
+	sub.names, sub.ids, sub.rawIDs = a.names, a.ids, a.rawIDs
+	if err := pass(inputs, func(b *batch) {
+		for i := range b.recs {
+			sub.add(&b.recs[i])
+		}
+	}); err != nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d hosts were flagged answers_all_ports after some of their records had been counted; reading the inputs again failed (%s), so those records stay in the per-port tables.",
+			len(a.late), cleanName(err.Error())))
+		return
+	}
+	a.c.sub(&sub.c)
 }
 
-type portKey struct {
-	port  uint16
-	proto uint8
+// geoRow is one country or provider of the host tables.
+type geoRow struct {
+	label, code          string
+	hosts, services      int64
+	slot                 [maxSlots]int64
+	loginHosts, loginSvc int64
 }
 
-// appFamilies are the columns of the vendor families table.
-var appFamilies = [...]string{"imap", "pop3", "smtp"}
+// geoRows collects rows by key, in first-seen order.
+type geoRows struct {
+	byKey map[string]*geoRow
+	order []*geoRow
+}
 
-func appFamily(p banner.Protocol) int {
-	return slices.Index(appFamilies[:], p.Family())
+func (g *geoRows) get(key, label, code string) *geoRow {
+	if g.byKey == nil {
+		g.byKey = map[string]*geoRow{}
+	}
+	r := g.byKey[key]
+	if r == nil {
+		r = &geoRow{label: label, code: code}
+		g.byKey[key] = r
+		g.order = append(g.order, r)
+	}
+	return r
+}
+
+func (r *geoRow) addHost(h *host) {
+	r.hosts++
+	r.services += popcount(h.svc)
+	for s := h.svc; s != 0; s &= s - 1 {
+		r.slot[bitIndex(s)]++
+	}
+	if h.login != 0 {
+		r.loginHosts++
+		r.loginSvc += popcount(h.login)
+	}
+}
+
+func bitIndex(x uint32) int {
+	i := 0
+	for x&1 == 0 {
+		x >>= 1
+		i++
+	}
+	return i
 }
 
 // report turns the aggregate into tables.
-func (a *agg) report(top int, country, asn *geoDB, prov *Providers) *Report {
-	rep := &Report{Source: a.name, BadLines: a.badLines}
+func (a *agg) report(rep *Report, top int, country, asn *geoDB, prov *Providers) {
 	s := &rep.Summary
-	s.Lines, s.BadLines, s.Records, s.Duplicates = a.lines, a.bad, a.records, a.dups
-	s.Targets = int64(len(a.targets))
-	s.PseudoHosts = int64(len(a.pseudo))
+	s.Lines, s.BadLines, s.Records, s.Duplicates, s.Excluded = a.lines, a.bad, a.records, a.dups, a.excluded
 
-	var (
-		st    = make([]struct{ targets, services int64 }, len(statuses))
-		per   = make([]protoCounts, len(protocols))
-		ports = map[portKey]int64{}
-		tlsv  = map[uint32]int64{}
-		certs [4]int64 // neither, expired only, self-signed only, both
-		fams  = map[uint32]*[1 + len(appFamilies)]int64{}
-		vers  = map[[2]uint32]int64{}
-		hosts = map[[16]byte]struct{}{}
-	)
-	for k, t := range a.targets {
-		if _, ok := a.pseudo[k.ip]; ok {
-			s.PseudoTargets++
+	// Column order of the port tables: protocol order, then port.
+	order := make([]int, len(a.slots))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		return cmp.Or(cmp.Compare(a.slots[x].proto, a.slots[y].proto), cmp.Compare(a.slots[x].port, a.slots[y].port))
+	})
+
+	// Application families (imap, pop3, smtp): slots on cleartext and on
+	// implicit-TLS ports.
+	var clearMask, tlsMask [len(appFamilies)]uint32
+	for i, sl := range a.slots {
+		p := protocols[sl.proto]
+		f := appFamily(p)
+		if f < 0 {
 			continue
 		}
-		st[t.status].targets++
-		if t.flags&fService == 0 {
-			s.NoService++
-			continue
-		}
-		st[t.status].services++
-		s.Services++
-		hosts[k.ip] = struct{}{}
-		ports[portKey{k.port, t.proto}]++
-		p := protocols[t.proto]
-		pc := &per[t.proto]
-		pc.services++
-		switch {
-		case t.flags&fTLS != 0:
-			pc.tls++
-			tlsv[t.tlsVer]++
-		case p.ImplicitTLS():
-			pc.noTLSFacts++
-		default:
-			pc.cleartext++
-		}
-		switch {
-		case t.flags&fStartTLSKnown == 0:
-			pc.stUnknown++
-		case t.flags&fStartTLSOffered != 0:
-			pc.stOffered++
-		default:
-			pc.stNot++
-		}
-		switch {
-		case t.flags&fLoginKnown == 0:
-			pc.loginUnknown++
-		case t.flags&fLogin != 0:
-			pc.loginYes++
-		default:
-			pc.loginNo++
-		}
-		if t.flags&fCert != 0 {
-			i := 0
-			if t.flags&fCertExpired != 0 {
-				i |= 1
-			}
-			if t.flags&fCertSelfSigned != 0 {
-				i |= 2
-			}
-			certs[i]++
-		}
-		f := fams[t.family]
-		if f == nil {
-			f = new([1 + len(appFamilies)]int64)
-			fams[t.family] = f
-		}
-		f[0]++
-		if i := appFamily(p); i >= 0 {
-			f[1+i]++
-		}
-		if t.family != 0 && t.version != 0 {
-			vers[[2]uint32{t.family, t.version}]++
+		if p.ImplicitTLS() {
+			tlsMask[f] |= 1 << i
+		} else {
+			clearMask[f] |= 1 << i
 		}
 	}
-	s.Hosts = int64(len(hosts))
+	var clearHosts, tlsHosts, anyHosts [len(appFamilies)]int64
+	var slotHosts [maxSlots]int64
 
-	rep.Tables = append(rep.Tables,
-		summaryTable(s),
-		statusTable(st, s.NoService+s.Services),
-		portsTable(ports, s.Hosts),
-		tlsTable(per),
-		startTLSTable(per),
-		loginTable(per),
-		a.tlsVersionsTable(tlsv, top),
-		certTable(certs),
-		a.familiesTable(fams, s.Services, top),
-		a.versionsTable(vers, top),
-	)
-
-	// Geo lookups run once per host, in address order so that notes about
-	// failed lookups are the same on every run.
-	if country != nil || asn != nil {
-		ips := make([][16]byte, 0, len(hosts))
-		for ip := range hosts {
-			ips = append(ips, ip)
+	var countries, providers geoRows
+	a.hosts.each(func(ip netip.Addr, h *host) {
+		n := popcount(h.seen &^ pseudoBit)
+		s.Targets += n
+		if h.seen&pseudoBit != 0 {
+			s.PseudoHosts++
+			s.PseudoTargets += n
+			return
 		}
-		slices.SortFunc(ips, func(x, y [16]byte) int { return bytes.Compare(x[:], y[:]) })
-		if country != nil {
-			rep.Tables = append(rep.Tables, countriesTable(country, ips, top))
-			rep.Notes = append(rep.Notes, country.describe("Countries")+".")
-			if country.errs > 0 {
-				rep.Notes = append(rep.Notes, fmt.Sprintf("%d country lookups failed and count as unknown (first: %s).",
-					country.errs, cleanName(country.firstErr.Error())))
+		s.Services += popcount(h.svc)
+		if h.svc == 0 {
+			return
+		}
+		s.Hosts++
+		if !ip.Is4() {
+			s.HostsIPv6++
+		}
+		for b := h.svc; b != 0; b &= b - 1 {
+			slotHosts[bitIndex(b)]++
+		}
+		for f := range appFamilies {
+			c, t := h.svc&clearMask[f] != 0, h.svc&tlsMask[f] != 0
+			if c {
+				clearHosts[f]++
 			}
+			if t {
+				tlsHosts[f]++
+			}
+			if c || t {
+				anyHosts[f]++
+			}
+		}
+		if country != nil {
+			code, name := country.country(ip)
+			key := code
+			if key == "" {
+				key = "\x00" + name
+			}
+			countries.get(key, orUnknown(cmp.Or(name, code)), code).addHost(h)
 		}
 		if asn != nil {
-			rep.Tables = append(rep.Tables, providersTable(asn, prov, ips, top))
-			rep.Notes = append(rep.Notes, asn.describe("Providers")+"; AS organisations mapped to providers by name.")
-			if asn.errs > 0 {
-				rep.Notes = append(rep.Notes, fmt.Sprintf("%d ASN lookups failed and count as unknown (first: %s).",
-					asn.errs, cleanName(asn.firstErr.Error())))
-			}
+			n, org := asn.asn(ip)
+			p := orUnknown(prov.Provider(n, org))
+			providers.get(p, p, "").addHost(h)
 		}
+	})
+	s.NoService = s.Targets - s.PseudoTargets - s.Services
+
+	rep.Headlines = headlines(a, clearMask, tlsMask, clearHosts, tlsHosts)
+	rep.Tables = append(rep.Tables,
+		summaryTable(s),
+		headlineTable(a, clearMask, tlsMask, clearHosts, tlsHosts, anyHosts, s.Hosts),
+		statusTable(&a.c, s.NoService+s.Services),
+		portsTable(a, order, slotHosts, s.Hosts),
+		tlsTable(&a.c),
+		startTLSTable(&a.c),
+		loginTable(&a.c),
+		a.tlsVersionsTable(top),
+		certTable(a.c.certs),
+		coverageTable(&a.c, s.Services, a.familyCount()),
+		a.familiesTable(order, s.Services, top),
+		a.versionsTable(top),
+	)
+	if country != nil {
+		rep.Tables = append(rep.Tables, geoPortsTable(a, order, countries.order, "countries", top))
+		rep.Notes = append(rep.Notes, country.describe("Countries")+".")
+		if country.errs > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d country lookups failed and count as unknown (first: %s).",
+				country.errs, cleanName(country.firstErr.Error())))
+		}
+	}
+	if asn != nil {
+		rep.Tables = append(rep.Tables, geoPortsTable(a, order, providers.order, "providers", top))
+		rep.Notes = append(rep.Notes, asn.describe("Providers")+"; AS organisations mapped to providers by name.")
+		if asn.errs > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d ASN lookups failed and count as unknown (first: %s).",
+				asn.errs, cleanName(asn.firstErr.Error())))
+		}
+	}
+	if country != nil {
+		rep.Tables = append(rep.Tables, geoLoginTable(countries.order, "login_countries", top))
+	}
+	if asn != nil {
+		rep.Tables = append(rep.Tables, geoLoginTable(providers.order, "login_providers", top))
 	}
 	switch {
 	case country == nil && asn == nil:
@@ -268,10 +368,68 @@ func (a *agg) report(top int, country, asn *geoDB, prov *Providers) *Report {
 	case asn == nil:
 		rep.Notes = append(rep.Notes, "Providers are left out: add --asn GeoLite2-ASN.mmdb (a MaxMind DB file) to count hosts by provider.")
 	}
-	if len(a.badLines) > 0 {
-		rep.Tables = append(rep.Tables, a.skippedTable())
+	if a.overflow > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d records on ports beyond the first %d distinct (port, protocol) pairs are left out of every table.", a.overflow, maxSlots))
 	}
-	return rep
+	if len(a.badLines) > 0 {
+		rep.Tables = append(rep.Tables, skippedTable(a.badLines))
+	}
+}
+
+// appFamilies are the application protocols, each with a cleartext and an
+// implicit-TLS form.
+var appFamilies = [...]string{"imap", "pop3", "smtp"}
+
+func appFamily(p banner.Protocol) int {
+	return slices.Index(appFamilies[:], p.Family())
+}
+
+// appTitle is how the study writes the protocols.
+var appTitle = [len(appFamilies)][2]string{{"IMAP", "IMAPS"}, {"POP3", "POP3S"}, {"SMTP", "SMTPS"}}
+
+// slotNames lists the ports of the slots in mask: "TCP/143".
+func slotNames(a *agg, mask uint32) string {
+	var ports []string
+	for b := mask; b != 0; b &= b - 1 {
+		ports = append(ports, "TCP/"+strconv.Itoa(int(a.slots[bitIndex(b)].port)))
+	}
+	slices.Sort(ports)
+	return strings.Join(ports, ", ")
+}
+
+func headlines(a *agg, clearMask, tlsMask [len(appFamilies)]uint32, clearHosts, tlsHosts [len(appFamilies)]int64) []string {
+	var out []string
+	for f := range appFamilies {
+		if clearMask[f] == 0 && tlsMask[f] == 0 {
+			continue
+		}
+		var parts []string
+		run := func(n int64) string {
+			if n == 1 {
+				return "1 runs"
+			}
+			return commas(n) + " run"
+		}
+		if clearMask[f] != 0 {
+			hosts := commas(clearHosts[f]) + " hosts run"
+			if clearHosts[f] == 1 {
+				hosts = "1 host runs"
+			}
+			parts = append(parts, fmt.Sprintf("%s cleartext %s on %s", hosts, appTitle[f][0], slotNames(a, clearMask[f])))
+		}
+		if tlsMask[f] != 0 {
+			what := run(tlsHosts[f])
+			if len(parts) == 0 {
+				what = strings.Replace(what, " run", " hosts run", 1)
+				if tlsHosts[f] == 1 {
+					what = "1 host runs"
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s %s on %s", what, appTitle[f][1], slotNames(a, tlsMask[f])))
+		}
+		out = append(out, strings.Join(parts, " and ")+".")
+	}
+	return out
 }
 
 func text(s string) Cell   { return Cell{S: s} }
@@ -292,39 +450,80 @@ var (
 	colHosts    = Column{Key: "hosts", Title: "hosts", Kind: Count}
 )
 
-func summaryTable(s *Summary) *Table {
-	items := []struct {
-		title string
-		n     int64
+// summaryRows are the summary's items: the key names the row in every
+// format (and matches it with a baseline).
+func summaryRows(s *Summary) []struct {
+	key, title string
+	n          int64
+} {
+	return []struct {
+		key, title string
+		n          int64
 	}{
-		{"lines read", s.Lines},
-		{"bad lines skipped", s.BadLines},
-		{"records", s.Records},
-		{"duplicate records (same ip and port)", s.Duplicates},
-		{"targets (distinct ip and port)", s.Targets},
-		{"pseudo-service hosts (answers_all_ports)", s.PseudoHosts},
-		{"targets on pseudo-service hosts, not counted below", s.PseudoTargets},
-		{"targets without a service (failed, no greeting)", s.NoService},
-		{"services (success or a greeting)", s.Services},
-		{"hosts (distinct ips with a service)", s.Hosts},
+		{"lines", "lines read", s.Lines},
+		{"bad_lines", "bad lines skipped", s.BadLines},
+		{"records", "records", s.Records},
+		{"excluded", "excluded by the exclusion policy (never dialled)", s.Excluded},
+		{"duplicates", "duplicate records (same ip and port)", s.Duplicates},
+		{"targets", "targets (distinct ip and port)", s.Targets},
+		{"pseudo_hosts", "pseudo-service hosts (answers_all_ports)", s.PseudoHosts},
+		{"pseudo_targets", "targets on pseudo-service hosts, not counted below", s.PseudoTargets},
+		{"no_service", "targets without a service (failed, no greeting)", s.NoService},
+		{"services", "services (success or a greeting)", s.Services},
+		{"hosts", "hosts (distinct ips with a service)", s.Hosts},
+		{"hosts_ipv6", "of which IPv6 hosts", s.HostsIPv6},
 	}
+}
+
+func summaryTable(s *Summary) *Table {
 	t := &Table{ID: "summary", Title: "Summary",
-		Note:    "A target is a distinct (ip, port); a service is a target that answered with success or a greeting; a host is an ip with a service. Hosts flagged answers_all_ports are counted apart and left out of every other table.",
+		Note:    "A target is a distinct (ip, port); a service is a target that answered with success or a greeting; a host is an ip with a service. Hosts flagged answers_all_ports and records the exclusion policy refused are counted apart and left out of every other table.",
 		Columns: []Column{{Key: "item", Title: "item", Kind: Text}, {Key: "count", Title: "count", Kind: Count}}}
-	for _, it := range items {
+	for _, it := range summaryRows(s) {
 		t.Rows = append(t.Rows, []Cell{text(it.title), count(it.n)})
 	}
 	return t
 }
 
-func statusTable(st []struct{ targets, services int64 }, all int64) *Table {
+func headlineTable(a *agg, clearMask, tlsMask [len(appFamilies)]uint32, clearHosts, tlsHosts, anyHosts [len(appFamilies)]int64, hosts int64) *Table {
 	var rows []row
-	for i, c := range st {
-		if c.targets == 0 {
+	var ports []string
+	for f := range appFamilies {
+		if clearMask[f] == 0 && tlsMask[f] == 0 {
+			continue
+		}
+		name := appTitle[f][0]
+		rows = append(rows, row{cells: []Cell{text(name), count(clearHosts[f]), count(tlsHosts[f]), count(anyHosts[f]), pct(anyHosts[f], hosts)},
+			count: int64(f), name: name})
+		if clearMask[f] != 0 {
+			ports = append(ports, appTitle[f][0]+" "+slotNames(a, clearMask[f]))
+		}
+		if tlsMask[f] != 0 {
+			ports = append(ports, appTitle[f][1]+" "+slotNames(a, tlsMask[f]))
+		}
+	}
+	slices.SortStableFunc(rows, func(x, y row) int { return cmp.Compare(x.count, y.count) })
+	t := &Table{ID: "headline", Title: "Hosts per protocol, cleartext and TLS",
+		Note: "Distinct ips with a service on the protocol's cleartext ports and on its implicit-TLS ports (" + strings.Join(ports, "; ") +
+			"); a host on both counts in each; share of all hosts.",
+		Columns: []Column{{Key: "protocol", Title: "protocol", Kind: Text}, {Key: "cleartext", Title: "cleartext", Kind: Count},
+			{Key: "tls", Title: "implicit TLS", Kind: Count}, {Key: "hosts", Title: "hosts", Kind: Count},
+			{Key: "share", Title: "% hosts", Kind: Percent}}}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, r.cells)
+	}
+	return t
+}
+
+func statusTable(c *counts, all int64) *Table {
+	var rows []row
+	for i := range statuses {
+		st := c.status[i]
+		if st.targets == 0 {
 			continue
 		}
 		name := string(statuses[i])
-		rows = append(rows, row{cells: []Cell{text(name), count(c.targets), count(c.services), pct(c.targets, all)}, count: c.targets, name: name})
+		rows = append(rows, row{cells: []Cell{text(name), count(st.targets), count(st.services), pct(st.targets, all)}, count: st.targets, name: name})
 	}
 	return newTable("status", "Targets by status",
 		"Targets of real hosts by the status of their record; services are those with success or a greeting; share of all targets.",
@@ -333,9 +532,18 @@ func statusTable(st []struct{ targets, services int64 }, all int64) *Table {
 		rows, 0, true)
 }
 
-func portsTable(ports map[portKey]int64, hosts int64) *Table {
+// slotKey and slotTitle name a port column: "imap_143", "imap 143".
+func slotKey(s slot) string   { return string(protocols[s.proto]) + "_" + strconv.Itoa(int(s.port)) }
+func slotTitle(s slot) string { return string(protocols[s.proto]) + " " + strconv.Itoa(int(s.port)) }
+
+func portsTable(a *agg, order []int, slotHosts [maxSlots]int64, hosts int64) *Table {
 	var rows []row
-	for k, n := range ports {
+	for _, i := range order {
+		k := a.slots[i]
+		n := slotHosts[i]
+		if n == 0 {
+			continue
+		}
 		p := string(protocols[k.proto])
 		rows = append(rows, row{cells: []Cell{text(p), intCell(int64(k.port)), count(n), pct(n, hosts)},
 			count: n, name: fmt.Sprintf("%05d %s", k.port, p)})
@@ -350,20 +558,20 @@ func portsTable(ports map[portKey]int64, hosts int64) *Table {
 }
 
 // protoRows makes one row per protocol with services, sorted by services.
-func protoRows(per []protoCounts, keep func(banner.Protocol) bool, cells func(*protoCounts) []Cell) []row {
+func protoRows(c *counts, keep func(banner.Protocol) bool, cells func(*protoCounts) []Cell) []row {
 	var rows []row
-	for i := range per {
-		p := protocols[i]
-		if per[i].services == 0 || !keep(p) {
+	for i, p := range protocols {
+		pc := &c.per[i]
+		if pc.services == 0 || !keep(p) {
 			continue
 		}
-		rows = append(rows, row{cells: append([]Cell{text(string(p))}, cells(&per[i])...), count: per[i].services, name: string(p)})
+		rows = append(rows, row{cells: append([]Cell{text(string(p))}, cells(pc)...), count: pc.services, name: string(p)})
 	}
 	return rows
 }
 
-func tlsTable(per []protoCounts) *Table {
-	rows := protoRows(per, func(banner.Protocol) bool { return true }, func(c *protoCounts) []Cell {
+func tlsTable(c *counts) *Table {
+	rows := protoRows(c, func(banner.Protocol) bool { return true }, func(c *protoCounts) []Cell {
 		return []Cell{count(c.services), count(c.tls), count(c.cleartext), count(c.noTLSFacts), pct(c.tls, c.services)}
 	})
 	return newTable("tls", "Cleartext and TLS per protocol",
@@ -373,8 +581,8 @@ func tlsTable(per []protoCounts) *Table {
 		rows, 0, true)
 }
 
-func startTLSTable(per []protoCounts) *Table {
-	rows := protoRows(per, func(p banner.Protocol) bool { return !p.ImplicitTLS() }, func(c *protoCounts) []Cell {
+func startTLSTable(c *counts) *Table {
+	rows := protoRows(c, func(p banner.Protocol) bool { return !p.ImplicitTLS() }, func(c *protoCounts) []Cell {
 		return []Cell{count(c.services), count(c.stOffered), count(c.stNot), count(c.stUnknown), pct(c.stOffered, c.services)}
 	})
 	return newTable("starttls", "STARTTLS offered",
@@ -384,8 +592,8 @@ func startTLSTable(per []protoCounts) *Table {
 		rows, 0, true)
 }
 
-func loginTable(per []protoCounts) *Table {
-	rows := protoRows(per, func(banner.Protocol) bool { return true }, func(c *protoCounts) []Cell {
+func loginTable(c *counts) *Table {
+	rows := protoRows(c, func(banner.Protocol) bool { return true }, func(c *protoCounts) []Cell {
 		return []Cell{count(c.services), count(c.loginYes), count(c.loginNo), count(c.loginUnknown), pct(c.loginYes, c.services)}
 	})
 	return newTable("cleartext_login", "Cleartext login exposure",
@@ -395,14 +603,26 @@ func loginTable(per []protoCounts) *Table {
 		rows, 0, true)
 }
 
-func (a *agg) tlsVersionsTable(tlsv map[uint32]int64, top int) *Table {
+// byName merges counts whose ids carry the same clean name (two spellings
+// that clean to one) and drops zero counts.
+func byName(a *agg, m map[uint32]int64) map[string]int64 {
+	out := map[string]int64{}
+	for id, n := range m {
+		if n != 0 {
+			out[a.names[id]] += n
+		}
+	}
+	return out
+}
+
+func (a *agg) tlsVersionsTable(top int) *Table {
 	var all int64
-	for _, n := range tlsv {
+	for _, n := range a.c.tlsv {
 		all += n
 	}
 	var rows []row
-	for id, n := range tlsv {
-		v := orUnknown(a.names[id])
+	for v, n := range byName(a, a.c.tlsv) {
+		v = orUnknown(v)
 		rows = append(rows, row{cells: []Cell{text(v), count(n), pct(n, all)}, count: n, name: v})
 	}
 	t := newTable("tls_versions", "TLS versions",
@@ -426,115 +646,177 @@ func certTable(certs [4]int64) *Table {
 		rows, 0, true)
 }
 
-func (a *agg) familiesTable(fams map[uint32]*[1 + len(appFamilies)]int64, services int64, top int) *Table {
-	var rows []row
-	for id, f := range fams {
-		name := orUnknown(a.names[id])
-		cells := []Cell{text(name), count(f[0])}
-		for _, n := range f[1:] {
-			cells = append(cells, count(n))
+// familyCount is the number of distinct vendor families with services.
+func (a *agg) familyCount() int64 {
+	seen := map[string]bool{}
+	for id, f := range a.c.fams {
+		if id != 0 && f.n != 0 {
+			seen[a.names[id]] = true
 		}
-		cells = append(cells, pct(f[0], services))
-		rows = append(rows, row{cells: cells, count: f[0], name: name})
+	}
+	return int64(len(seen))
+}
+
+func coverageTable(c *counts, services, families int64) *Table {
+	t := &Table{ID: "coverage", Title: "Fingerprint coverage",
+		Note: "How many services a fingerprint rule named (a vendor family), how many of those with a version, and how many families; share of all services.",
+		Columns: []Column{{Key: "item", Title: "item", Kind: Text}, {Key: "count", Title: "count", Kind: Count},
+			{Key: "share", Title: "% services", Kind: Percent}}}
+	t.Rows = [][]Cell{
+		{text("services"), count(services), pct(services, services)},
+		{text("with a fingerprint (vendor family)"), count(c.fingerprints), pct(c.fingerprints, services)},
+		{text("with a version"), count(c.versioned), pct(c.versioned, services)},
+		{text("vendor families"), count(families), {}},
+	}
+	return t
+}
+
+func (a *agg) familiesTable(order []int, services int64, top int) *Table {
+	type fam struct {
+		n    int64
+		slot [maxSlots]int64
+	}
+	merged := map[string]*fam{}
+	for id, f := range a.c.fams {
+		if f.n == 0 {
+			continue
+		}
+		name := orUnknown(a.names[id])
+		m := merged[name]
+		if m == nil {
+			m = new(fam)
+			merged[name] = m
+		}
+		m.n += f.n
+		for i := range f.slot {
+			m.slot[i] += f.slot[i]
+		}
+	}
+	var rows []row
+	for name, f := range merged {
+		cells := []Cell{text(name), count(f.n)}
+		for _, i := range order {
+			cells = append(cells, count(f.slot[i]))
+		}
+		cells = append(cells, pct(f.n, services))
+		rows = append(rows, row{cells: cells, count: f.n, name: name})
 	}
 	cols := []Column{{Key: "family", Title: "vendor family", Kind: Text}, colServices}
-	for _, af := range appFamilies {
-		cols = append(cols, Column{Key: af, Title: af, Kind: Count})
+	for _, i := range order {
+		cols = append(cols, Column{Key: slotKey(a.slots[i]), Title: slotTitle(a.slots[i]), Kind: Count})
 	}
 	cols = append(cols, Column{Key: "share", Title: "% services", Kind: Percent, whole: true})
-	t := newTable("families", "Vendor families",
-		"Services by the software family their greeting names, split into imap, pop3 and smtp (implicit TLS and submission included); unknown when no fingerprint matched; share of all services.",
+	c := &a.c
+	t := newTable("families", "Vendor families by port",
+		fmt.Sprintf("Services by the software family their greeting names, one column per port; unknown when no fingerprint matched; share of all services. Coverage: %s of %s services (%s) have a fingerprint, in %d families.",
+			commas(c.fingerprints), commas(services), pctText(c.fingerprints, services), a.familyCount()),
 		cols, rows, top, true)
 	t.Chart = 1
 	return t
 }
 
-func (a *agg) versionsTable(vers map[[2]uint32]int64, top int) *Table {
+// pctText is n of d as "75.0%", "-" when d is 0.
+func pctText(n, d int64) string {
+	if d == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(n)/float64(d), 'f', 1, 64) + "%"
+}
+
+func (a *agg) versionsTable(top int) *Table {
+	merged := map[[2]string]int64{}
 	var all int64
-	for _, n := range vers {
+	for k, n := range a.c.vers {
+		if n == 0 {
+			continue
+		}
+		merged[[2]string{a.names[k[0]], a.names[k[1]]}] += n
 		all += n
 	}
 	var rows []row
-	for k, n := range vers {
-		f, v := a.names[k[0]], a.names[k[1]]
-		rows = append(rows, row{cells: []Cell{text(f), text(v), count(n), pct(n, all)}, count: n, name: f + "\x00" + v})
+	for k, n := range merged {
+		rows = append(rows, row{cells: []Cell{text(k[0]), text(k[1]), count(n), pct(n, all)}, count: n, name: k[0] + "\x00" + k[1]})
 	}
-	return newTable("versions", "Top versions",
+	return newTable("versions", "Top versions by family",
 		"Services whose fingerprint names a version, by family and version; share of those services.",
 		[]Column{{Key: "family", Title: "vendor family", Kind: Text}, {Key: "version", Title: "version", Kind: Text}, colServices,
 			{Key: "share", Title: "% with version", Kind: Percent, whole: true}},
 		rows, top, true)
 }
 
-func countriesTable(g *geoDB, ips [][16]byte, top int) *Table {
-	// One row per country code: a database may spell a name differently
-	// for different networks, and the first name seen in address order
-	// wins. A record with a name and no code is keyed by its name.
-	type entry struct {
-		label, code string
-		n           int64
-	}
-	byKey := map[string]*entry{}
-	var order []*entry
-	for _, ip := range ips {
-		code, name := g.country(netip.AddrFrom16(ip).Unmap())
-		key := code
-		if key == "" {
-			key = "\x00" + name
-		}
-		e := byKey[key]
-		if e == nil {
-			e = &entry{label: orUnknown(cmp.Or(name, code)), code: code}
-			byKey[key] = e
-			order = append(order, e)
-		}
-		e.n++
-	}
-	all := int64(len(ips))
+// geoPortsTable is the country × port or provider × port table.
+func geoPortsTable(a *agg, order []int, geo []*geoRow, id string, top int) *Table {
 	var rows []row
-	for _, e := range order {
-		rows = append(rows, row{cells: []Cell{text(e.label), text(e.code), count(e.n), pct(e.n, all)}, count: e.n, name: e.label + "\x00" + e.code})
+	for _, g := range geo {
+		cells := []Cell{text(g.label)}
+		if id == "countries" {
+			cells = append(cells, text(g.code))
+		}
+		cells = append(cells, count(g.hosts))
+		for _, i := range order {
+			cells = append(cells, count(g.slot[i]))
+		}
+		cells = append(cells, count(g.services))
+		rows = append(rows, row{cells: cells, count: g.services, name: g.label + "\x00" + g.code})
 	}
-	t := newTable("countries", "Top countries",
-		"Hosts by the country of their address (the registered country where the database has no other); share of all hosts.",
-		[]Column{{Key: "country", Title: "country", Kind: Text}, {Key: "code", Title: "code", Kind: Text}, colHosts,
-			{Key: "share", Title: "% hosts", Kind: Percent, whole: true}},
-		rows, top, true)
-	t.Chart = 2
+	var cols []Column
+	var title, note string
+	if id == "countries" {
+		cols = []Column{{Key: "country", Title: "country", Kind: Text}, {Key: "code", Title: "code", Kind: Text}}
+		title = "Top countries by port"
+		note = "Distinct ips with a service on each port, by the country of their address (the registered country where the database has no other); hosts counts each ip once; rows by services."
+	} else {
+		cols = []Column{{Key: "provider", Title: "provider", Kind: Text}}
+		title = "Top providers by port"
+		note = "Distinct ips with a service on each port, by provider (the AS organisation of their address mapped to a provider name, else the organisation itself); hosts counts each ip once; rows by services."
+	}
+	cols = append(cols, colHosts)
+	for _, i := range order {
+		cols = append(cols, Column{Key: slotKey(a.slots[i]), Title: slotTitle(a.slots[i]), Kind: Count})
+	}
+	cols = append(cols, colServices)
+	t := newTable(id, title, note, cols, rows, top, true)
+	t.Grouped = true
 	return t
 }
 
-func providersTable(g *geoDB, prov *Providers, ips [][16]byte, top int) *Table {
-	counts := map[string]int64{}
-	for _, ip := range ips {
-		n, org := g.asn(netip.AddrFrom16(ip).Unmap())
-		counts[orUnknown(prov.Provider(n, org))]++
-	}
-	all := int64(len(ips))
+// geoLoginTable is cleartext-login exposure by country or provider.
+func geoLoginTable(geo []*geoRow, id string, top int) *Table {
 	var rows []row
-	for p, n := range counts {
-		rows = append(rows, row{cells: []Cell{text(p), count(n), pct(n, all)}, count: n, name: p})
+	country := id == "login_countries"
+	for _, g := range geo {
+		cells := []Cell{text(g.label)}
+		if country {
+			cells = append(cells, text(g.code))
+		}
+		cells = append(cells, count(g.hosts), count(g.loginHosts), count(g.loginSvc), pct(g.loginHosts, g.hosts))
+		rows = append(rows, row{cells: cells, count: g.loginHosts, name: g.label + "\x00" + g.code})
 	}
-	t := newTable("providers", "Top providers",
-		"Hosts by provider: the AS organisation of their address mapped to a provider name, else the organisation itself; share of all hosts.",
-		[]Column{{Key: "provider", Title: "provider", Kind: Text}, colHosts, {Key: "share", Title: "% hosts", Kind: Percent, whole: true}},
-		rows, top, true)
-	t.Chart = 1
-	return t
+	var cols []Column
+	title, what := "Cleartext login exposure by country", "country"
+	if country {
+		cols = []Column{{Key: "country", Title: "country", Kind: Text}, {Key: "code", Title: "code", Kind: Text}}
+	} else {
+		title, what = "Cleartext login exposure by provider", "provider"
+		cols = []Column{{Key: "provider", Title: "provider", Kind: Text}}
+	}
+	cols = append(cols, colHosts, Column{Key: "exposed_hosts", Title: "exposed hosts", Kind: Count},
+		Column{Key: "exposed_services", Title: "exposed services", Kind: Count},
+		Column{Key: "share_exposed", Title: "% hosts exposed", Kind: Percent})
+	return newTable(id, title,
+		"Hosts with at least one service whose cleartext_login finding says a client may send a password before TLS, and those services, by "+what+"; share of the "+what+"'s hosts; rows by exposed hosts.",
+		cols, rows, top, true)
 }
 
-func (a *agg) skippedTable() *Table {
+func skippedTable(bad []BadLine) *Table {
 	t := &Table{ID: "skipped", Title: "Skipped lines",
 		Note:    fmt.Sprintf("The first %d bad lines, each skipped; the summary counts them all.", MaxBadLines),
 		Columns: []Column{{Key: "line", Title: "line", Kind: Text}, {Key: "error", Title: "error", Kind: Text}}}
-	for _, b := range a.badLines {
-		t.Rows = append(t.Rows, []Cell{text(cleanName(a.name) + ":" + itoa(b.Line)), text(b.Err)})
+	for _, b := range bad {
+		t.Rows = append(t.Rows, []Cell{text(cleanName(b.Input) + ":" + itoa(b.Line)), text(b.Err)})
 	}
 	return t
 }
-
-// String returns b as "line N: why".
-func (b BadLine) String() string { return "line " + itoa(b.Line) + ": " + b.Err }
 
 // commas writes n with a comma every three digits.
 func commas(n int64) string {

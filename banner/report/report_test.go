@@ -33,6 +33,7 @@ func TestFixtureCounts(t *testing.T) {
 		Lines:         30, // 31 lines, one blank
 		BadLines:      3,  // lines 6 (truncated), 15 (protocol gopher), 21 (not JSON)
 		Records:       27,
+		Excluded:      0,
 		Duplicates:    2,  // A:143 (io-timeout, then success: success kept), C:110 (two successes: first kept)
 		Targets:       25, // 27 - 2
 		PseudoHosts:   2,  // K, L
@@ -62,10 +63,16 @@ func TestFixtureCounts(t *testing.T) {
 	}{
 		{"summary", [][]string{
 			{"lines read", "30"}, {"bad lines skipped", "3"}, {"records", "27"},
-			{"duplicate records (same ip and port)", "2"}, {"targets (distinct ip and port)", "25"},
+			{"excluded by the exclusion policy (never dialled)", "0"}, {"duplicate records (same ip and port)", "2"}, {"targets (distinct ip and port)", "25"},
 			{"pseudo-service hosts (answers_all_ports)", "2"}, {"targets on pseudo-service hosts, not counted below", "4"},
 			{"targets without a service (failed, no greeting)", "3"}, {"services (success or a greeting)", "18"},
-			{"hosts (distinct ips with a service)", "11"},
+			{"hosts (distinct ips with a service)", "11"}, {"of which IPv6 hosts", "0"},
+		}},
+		// cleartext, implicit TLS, either; share of 11 hosts.
+		{"headline", [][]string{
+			{"IMAP", "5", "2", "6", "54.55"}, // 143: A B C G O; 993: A D
+			{"POP3", "3", "1", "4", "36.36"}, // 110: A C N; 995: D
+			{"SMTP", "5", "1", "6", "54.55"}, // 25 or 587: A B E J M (B on both); 465: F
 		}},
 		// 21 targets of real hosts.
 		{"status", [][]string{
@@ -128,16 +135,24 @@ func TestFixtureCounts(t *testing.T) {
 			{"expired, not self-signed", "1", "7.69"},  // O
 			{"=", "total", "13", "100"},
 		}},
-		// services, imap, pop3, smtp, share of 18.
+		// 18 services, 16 with a family (all but G and E), 5 with a version.
+		{"coverage", [][]string{
+			{"services", "18", "100"},
+			{"with a fingerprint (vendor family)", "16", "88.89"},
+			{"with a version", "5", "27.78"},
+			{"vendor families", "6", ""},
+		}},
+		// services, then imap 143, imaps 993, pop3 110, pop3s 995, smtp 25,
+		// submission 587, smtps 465; share of 18.
 		{"families", [][]string{
-			{"Dovecot", "6", "3", "3", "0", "33.33"},            // A:143 A:993 D:993; A:110 D:995 N:110
-			{"Microsoft Exchange", "3", "1", "0", "2", "16.67"}, // B
-			{"Postfix", "3", "0", "0", "3", "16.67"},            // A:25 J:25 M:587
-			{"Courier", "2", "1", "1", "0", "11.11"},            // C, from the product: no family
-			{"unknown", "2", "1", "0", "1", "11.11"},            // G, E
-			{"Cyrus", "1", "1", "0", "0", "5.56"},
-			{"Exim", "1", "0", "0", "1", "5.56"},
-			{"=", "total", "18", "7", "4", "7", "100"},
+			{"Dovecot", "6", "1", "2", "2", "1", "0", "0", "0", "33.33"},            // A:143 A:993 D:993 A:110 N:110 D:995
+			{"Microsoft Exchange", "3", "1", "0", "0", "0", "1", "1", "0", "16.67"}, // B
+			{"Postfix", "3", "0", "0", "0", "0", "2", "1", "0", "16.67"},            // A:25 J:25 M:587
+			{"Courier", "2", "1", "0", "1", "0", "0", "0", "0", "11.11"},            // C, from the product: no family
+			{"unknown", "2", "1", "0", "0", "0", "1", "0", "0", "11.11"},            // G, E
+			{"Cyrus", "1", "1", "0", "0", "0", "0", "0", "0", "5.56"},
+			{"Exim", "1", "0", "0", "0", "0", "0", "0", "1", "5.56"},
+			{"=", "total", "18", "5", "2", "3", "1", "4", "2", "1", "100"},
 		}},
 		{"versions", [][]string{
 			{"Dovecot", "2.2.36", "2", "40"},
@@ -146,22 +161,41 @@ func TestFixtureCounts(t *testing.T) {
 			{"Postfix", "3.7.6", "1", "20"},
 			{"=", "total", "", "5", "100"},
 		}},
+		// hosts, the seven ports as above, services; rows by services.
 		{"countries", [][]string{
-			{"United States", "US", "4", "36.36"}, // D E F G
-			{"Germany", "DE", "3", "27.27"},       // A B C
-			{"France", "FR", "2", "18.18"},        // J M (H and I have no service)
-			{"Netherlands", "NL", "1", "9.09"},    // N, registered country only
-			{"unknown", "", "1", "9.09"},          // O
-			{"=", "total", "", "11", "100"},
+			{"Germany", "DE", "3", "3", "1", "2", "0", "2", "1", "0", "9"},       // A B C
+			{"United States", "US", "4", "1", "1", "0", "1", "1", "0", "1", "5"}, // D E F G
+			{"France", "FR", "2", "0", "0", "0", "0", "1", "1", "0", "2"},        // J M (H and I have no service)
+			{"Netherlands", "NL", "1", "0", "0", "1", "0", "0", "0", "0", "1"},   // N, registered country only
+			{"unknown", "", "1", "1", "0", "0", "0", "0", "0", "0", "1"},         // O
+			{"=", "total", "", "11", "5", "2", "3", "1", "4", "2", "1", "18"},
 		}},
 		{"providers", [][]string{
-			{"Hetzner", "3", "27.27"},
-			{"DigitalOcean", "2", "18.18"},
-			{"Example Hosting Ltd", "2", "18.18"}, // no mapping: the organisation
-			{"OVHcloud", "2", "18.18"},
-			{"Amazon", "1", "9.09"},
-			{"unknown", "1", "9.09"},
-			{"=", "total", "11", "100"},
+			{"Hetzner", "3", "3", "1", "2", "0", "2", "1", "0", "9"},             // A B C
+			{"OVHcloud", "2", "0", "1", "0", "1", "1", "0", "0", "3"},            // D E
+			{"DigitalOcean", "2", "1", "0", "0", "0", "0", "0", "1", "2"},        // F G
+			{"Example Hosting Ltd", "2", "0", "0", "0", "0", "1", "1", "0", "2"}, // J M; no mapping: the organisation
+			{"Amazon", "1", "0", "0", "1", "0", "0", "0", "0", "1"},              // N
+			{"unknown", "1", "1", "0", "0", "0", "0", "0", "0", "1"},             // O
+			{"=", "total", "11", "5", "2", "3", "1", "4", "2", "1", "18"},
+		}},
+		// hosts, exposed hosts, exposed services, share of hosts exposed.
+		{"login_countries", [][]string{
+			{"Germany", "DE", "3", "3", "5", "100"},      // A:110, B:143 B:587, C:143 C:110
+			{"United States", "US", "4", "1", "1", "25"}, // E:25
+			{"France", "FR", "2", "0", "0", "0"},         // J unknown, M not
+			{"Netherlands", "NL", "1", "0", "0", "0"},
+			{"unknown", "", "1", "0", "0", "0"},
+			{"=", "total", "", "11", "4", "6", "36.36"},
+		}},
+		{"login_providers", [][]string{
+			{"Hetzner", "3", "3", "5", "100"},
+			{"OVHcloud", "2", "1", "1", "50"},
+			{"Amazon", "1", "0", "0", "0"},
+			{"DigitalOcean", "2", "0", "0", "0"}, // F, G unknown
+			{"Example Hosting Ltd", "2", "0", "0", "0"},
+			{"unknown", "1", "0", "0", "0"},
+			{"=", "total", "11", "4", "6", "36.36"},
 		}},
 		{"skipped", [][]string{
 			{"results.jsonl:6", "unexpected end of JSON input"},
@@ -193,6 +227,14 @@ func TestFixtureCounts(t *testing.T) {
 		"Countries from GeoLite2-Country.mmdb (GeoLite2-Country, built 2024-05-01).",
 		"Providers from GeoLite2-ASN.mmdb (GeoLite2-ASN, built 2024-05-01); AS organisations mapped to providers by name.",
 	}
+	wantHeadlines := []string{
+		"5 hosts run cleartext IMAP on TCP/143 and 2 run IMAPS on TCP/993.",
+		"3 hosts run cleartext POP3 on TCP/110 and 1 runs POP3S on TCP/995.",
+		"5 hosts run cleartext SMTP on TCP/25, TCP/587 and 1 runs SMTPS on TCP/465.",
+	}
+	if !reflect.DeepEqual(rep.Headlines, wantHeadlines) {
+		t.Errorf("headlines:\n got %q\nwant %q", rep.Headlines, wantHeadlines)
+	}
 	if !reflect.DeepEqual(rep.Notes, wantNotes) {
 		t.Errorf("notes:\n got %q\nwant %q", rep.Notes, wantNotes)
 	}
@@ -214,7 +256,7 @@ func checkInvariants(t *testing.T, rep *Report) {
 	if s.Lines != s.Records+s.BadLines {
 		t.Errorf("lines %d != records %d + bad %d", s.Lines, s.Records, s.BadLines)
 	}
-	if s.Targets != s.Records-s.Duplicates || s.Targets != s.PseudoTargets+s.NoService+s.Services {
+	if s.Targets != s.Records-s.Duplicates-s.Excluded || s.Targets != s.PseudoTargets+s.NoService+s.Services {
 		t.Errorf("targets %d: records %d - dups %d, pseudo %d + failed %d + services %d",
 			s.Targets, s.Records, s.Duplicates, s.PseudoTargets, s.NoService, s.Services)
 	}
@@ -269,11 +311,11 @@ func colIndex(tab *Table, id string) int {
 func TestTop(t *testing.T) {
 	rep := buildFile(t, "results.jsonl", &Options{Top: 3})
 	want := [][]string{
-		{"Dovecot", "6", "3", "3", "0", "33.33"},
-		{"Microsoft Exchange", "3", "1", "0", "2", "16.67"},
-		{"Postfix", "3", "0", "0", "3", "16.67"},
-		{"other", "6", "3", "1", "2", "33.33"}, // Courier 2, unknown 2, Cyrus 1, Exim 1
-		{"=", "total", "18", "7", "4", "7", "100"},
+		{"Dovecot", "6", "1", "2", "2", "1", "0", "0", "0", "33.33"},
+		{"Microsoft Exchange", "3", "1", "0", "0", "0", "1", "1", "0", "16.67"},
+		{"Postfix", "3", "0", "0", "0", "0", "2", "1", "0", "16.67"},
+		{"other", "6", "3", "0", "1", "0", "1", "0", "1", "33.33"}, // Courier 2, unknown 2, Cyrus 1, Exim 1
+		{"=", "total", "18", "5", "2", "3", "1", "4", "2", "1", "100"},
 	}
 	if got := rawRows(rep.Table("families")); !reflect.DeepEqual(got, want) {
 		t.Errorf("families with top 3:\n got %q\nwant %q", got, want)
@@ -659,7 +701,7 @@ func TestLookupErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := rawRows(rep.Table("countries")), [][]string{{"unknown", "", "2", "100"}, {"=", "total", "", "2", "100"}}; !reflect.DeepEqual(got, want) {
+	if got, want := rawRows(rep.Table("countries")), [][]string{{"unknown", "", "2", "2", "2"}, {"=", "total", "", "2", "2", "2"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("countries %q, want %q", got, want)
 	}
 	found := false
@@ -681,13 +723,13 @@ func TestUserProviders(t *testing.T) {
 	}
 	rep := buildFile(t, "results.jsonl", opts)
 	want := [][]string{
-		{"Hetzner Cloud", "3", "27.27"},
-		{"DigitalOcean", "2", "18.18"},
-		{"ExampleCloud", "2", "18.18"},
-		{"OVHcloud", "2", "18.18"},
-		{"Amazon", "1", "9.09"},
-		{"unknown", "1", "9.09"},
-		{"=", "total", "11", "100"},
+		{"Hetzner Cloud", "3", "3", "1", "2", "0", "2", "1", "0", "9"},
+		{"OVHcloud", "2", "0", "1", "0", "1", "1", "0", "0", "3"},
+		{"DigitalOcean", "2", "1", "0", "0", "0", "0", "0", "1", "2"},
+		{"ExampleCloud", "2", "0", "0", "0", "0", "1", "1", "0", "2"},
+		{"Amazon", "1", "0", "0", "1", "0", "0", "0", "0", "1"},
+		{"unknown", "1", "1", "0", "0", "0", "0", "0", "0", "1"},
+		{"=", "total", "11", "5", "2", "3", "1", "4", "2", "1", "18"},
 	}
 	if got := rawRows(rep.Table("providers")); !reflect.DeepEqual(got, want) {
 		t.Errorf("providers:\n got %q\nwant %q", got, want)
@@ -761,16 +803,20 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 }
 
 // TestMemoryBoundedByTargets: repeated records of one target leave one
-// target and no more names behind, however many there are.
+// host and no more names behind, however many there are.
 func TestMemoryBoundedByTargets(t *testing.T) {
 	line := []byte(`{"ip":"198.18.0.1","port":993,"protocol":"imaps","status":"success","greeting":"* OK",` +
 		`"tls":{"version":"TLSv1.3\u0007"},"fingerprint":{"family":"Dovecot","version":"2.3"}}` + "\n")
-	a := newAgg("in")
-	if err := a.readAll(&repeatReader{line: line, n: 50000}); err != nil {
+	a := newAgg()
+	if err := pass([]Input{ReaderInput(&repeatReader{line: line, n: 50000}, "in")}, func(b *batch) {
+		for i := range b.recs {
+			a.add(&b.recs[i])
+		}
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if a.records != 50000 || a.dups != 49999 || len(a.targets) != 1 {
-		t.Errorf("records %d dups %d targets %d", a.records, a.dups, len(a.targets))
+	if a.records != 50000 || a.dups != 49999 || a.hosts.n != 1 {
+		t.Errorf("records %d dups %d hosts %d", a.records, a.dups, a.hosts.n)
 	}
 	// "", "TLSv1.3\ufffd", "Dovecot", "2.3"
 	if len(a.names) != 4 || len(a.ids) != 4 {

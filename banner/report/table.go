@@ -47,6 +47,12 @@ type Cell struct {
 	S string // Text
 	N int64  // Int, Count, and the numerator of Percent
 	D int64  // the denominator of Percent
+
+	// Was is the baseline's value of a Count or Percent cell (a Percent
+	// as a percentage), when the Table has a baseline; WasOK is false
+	// when the baseline has no value for the cell.
+	Was   float64
+	WasOK bool
 }
 
 // Percent returns the value of a Percent cell, and false when it has none
@@ -72,6 +78,13 @@ type Table struct {
 	// Chart is the index of the column the HTML page draws as bars, 0 for
 	// no chart. The bar's label is the text of the columns before it.
 	Chart int
+	// Grouped asks the HTML page for grouped bars: per row, one bar for
+	// each port column (the Count columns between hosts and services).
+	Grouped bool
+	// Baseline is set when the cells carry the values of an earlier scan:
+	// every format then shows, beside each number, the earlier one and the
+	// change.
+	Baseline bool
 }
 
 // row is a table row under construction: its cells, its count for sorting

@@ -13,20 +13,32 @@ import (
 var cmdReport = &command{
 	name:  "report",
 	short: "exposure tables from banner results",
-	usage: "[flags] [-i results.jsonl]",
+	usage: "[flags] [-i results.jsonl ...] [--baseline old.jsonl]",
 	long: `
 Report reads the banner stage's results (one JSON object per line) from stdin
-or -i and prints the tables of an exposure report: targets by status,
-services per port, cleartext and TLS per protocol, STARTTLS offered,
-cleartext login exposure, TLS versions, expired and self-signed certificates,
-vendor families and top versions, and, given MaxMind databases, top countries
-and top providers.
+or -i and prints the tables of an exposure report: hosts per protocol in
+cleartext and over TLS, targets by status, services per port, cleartext and
+TLS per protocol, STARTTLS offered, cleartext login exposure, TLS versions,
+expired and self-signed certificates, fingerprint coverage, vendor families
+by port and by version, and, given MaxMind databases, countries and
+providers by port and their cleartext login exposure.
+
+-i may be given several times: the shards of one scan are counted as one, a
+target found in several counts once. Each input may be plain, gzip or zstd
+(told by its first bytes, not its name); "-i -" is stdin.
+
+--baseline FILE compares with an earlier scan: its results, or the JSON an
+earlier "report --format json" wrote. Every number gets the earlier one and
+the change beside it, and a "What changed" table lists the ports,
+countries, providers and families that appeared, went or moved most.
 
 What is counted: a target is a distinct (ip, port); a service is a target
 whose status is success or that sent a greeting; a host is an ip with at
-least one service. Hosts flagged answers_all_ports are counted apart and
-left out of every other table. Duplicate records of a target count once.
-Bad lines are skipped, counted and listed with their file:line.
+least one service. Hosts flagged answers_all_ports and records the
+exclusion policy refused (status excluded) are counted apart and left out
+of every other table. Duplicate records of a target count once. Bad lines
+(a torn last line, say) are skipped, counted and listed with their
+file:line.
 
 Countries come from --country (GeoLite2-Country.mmdb or a City database),
 providers from --asn (GeoLite2-ASN.mmdb): the AS organisation is mapped to a
@@ -43,6 +55,8 @@ Example:
 	mailscan banner -i hits.csv -o results.jsonl
 	mailscan report -i results.jsonl --country GeoLite2-Country.mmdb \
 		--asn GeoLite2-ASN.mmdb --format html -o report.html
+	mailscan report -i shard0.jsonl.zst -i shard1.jsonl.zst \
+		--baseline last-year.json --format markdown
 `,
 }
 
@@ -50,7 +64,8 @@ func init() { cmdReport.run = runReport }
 
 func runReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(cmdReport, e)
-	in := fs.String("i", "", "read banner results from `file` (default: stdin)")
+	var ins listFlag
+	fs.Var(&ins, "i", "read banner results from `file` (repeatable: shards of one scan; - is stdin; gzip and zstd read directly; default: stdin)")
 	out := fs.String("o", "", "write the report to `file` (default: stdout)")
 	format := fs.String("format", "text", "output `format`: text, markdown, csv, json or html")
 	var opts report.Options
@@ -58,6 +73,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&opts.Country, "country", "", "MaxMind country database `file` (GeoLite2-Country.mmdb)")
 	fs.StringVar(&opts.ASN, "asn", "", "MaxMind ASN database `file` (GeoLite2-ASN.mmdb)")
 	fs.StringVar(&opts.Providers, "providers", "", "`file` of \"pattern = Provider\" lines tried before the built-in mapping")
+	fs.StringVar(&opts.Baseline, "baseline", "", "earlier scan to compare with: a results `file` or an earlier report's JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,15 +91,27 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		return usagef("--providers maps AS organisations: it needs --asn")
 	}
 
-	var r io.Reader = e.stdin
-	name := "stdin"
-	if *in != "" && *in != "-" {
-		file, err := os.Open(*in)
+	if len(ins) == 0 {
+		ins = listFlag{"-"}
+	}
+	var inputs []report.Input
+	stdin := 0
+	for _, path := range ins {
+		if path == "-" {
+			if stdin++; stdin > 1 {
+				return usagef("-i -: stdin can be read only once")
+			}
+			inputs = append(inputs, report.ReaderInput(e.stdin, "stdin"))
+			continue
+		}
+		// Checked here so that a missing shard is a usage error before
+		// anything is read.
+		f, err := os.Open(path)
 		if err != nil {
 			return usageError{err}
 		}
-		defer file.Close()
-		r, name = file, *in
+		f.Close()
+		inputs = append(inputs, report.FileInput(path))
 	}
 
 	// Build runs aside so that an interrupt ends a report stuck on a
@@ -94,7 +122,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	done := make(chan built, 1)
 	go func() {
-		rep, err := report.Build(r, name, &opts)
+		rep, err := report.BuildInputs(inputs, &opts)
 		done <- built{rep, err}
 	}()
 	var b built
@@ -112,7 +140,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	rep := b.rep
 	if n := rep.Summary.BadLines; n > 0 {
-		e.log.Warn("skipped bad input lines", "count", n, "first", fmt.Sprintf("%s:%d: %s", name, rep.BadLines[0].Line, rep.BadLines[0].Err))
+		e.log.Warn("skipped bad input lines", "count", n, "first", rep.BadLines[0].String())
 	}
 
 	var w io.Writer = e.stdout

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"net"
@@ -82,7 +84,7 @@ func TestReportStdin(t *testing.T) {
 	// collapsed.
 	flat := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{
-		"mailscan report: stdin *",
+		"mailscan report: stdin 2 hosts run cleartext IMAP on TCP/143.",
 		"* Countries and providers are left out: add --country GeoLite2-Country.mmdb and --asn GeoLite2-ASN.mmdb",
 		"services (success or a greeting) 4 hosts (distinct ips with a service) 3",
 		"pseudo-service hosts (answers_all_ports) 1",
@@ -115,7 +117,9 @@ func TestReportFormats(t *testing.T) {
 	}{
 		{"text", func(t *testing.T, out string) {
 			flat := strings.Join(strings.Fields(out), " ")
-			for _, want := range []string{"Top countries", "Germany DE 2 66.7% France FR 1 33.3%", "Hetzner 2 66.7% Example Net 1 33.3%"} {
+			for _, want := range []string{"Top countries by port", "country code hosts imap 143 pop3 110 smtp 25 services",
+				"Germany DE 2 2 0 1 3 France FR 1 0 1 0 1", "Hetzner 2 2 0 1 3 Example Net 1 0 1 0 1",
+				"Germany DE 2 1 1 50.0%"} {
 				if !strings.Contains(flat, want) {
 					t.Errorf("lacks %q:\n%s", want, out)
 				}
@@ -125,7 +129,7 @@ func TestReportFormats(t *testing.T) {
 			}
 		}},
 		{"markdown", func(t *testing.T, out string) {
-			for _, want := range []string{"## Services per port", "| imap | 143 | 2 | 66.7% |", "| France | FR | 1 | 33.3% |"} {
+			for _, want := range []string{"## Services per port", "| imap | 143 | 2 | 66.7% |", "| France | FR | 1 | 0 | 1 | 0 | 1 |"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("lacks %q:\n%s", want, out)
 				}
@@ -139,7 +143,7 @@ func TestReportFormats(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]bool{"ports,imap,143,2,66.67": true, "ports,smtp,25,1,33.33": true, "ports,pop3,110,1,33.33": true,
-				"ports,total,,4,": true, "providers,Hetzner,2,66.67": true, "summary,hosts (distinct ips with a service),3": true}
+				"ports,total,,4,": true, "providers,Hetzner,2,2,0,1,3": true, "login_providers,Hetzner,2,1,1,50": true, "summary,hosts (distinct ips with a service),3": true}
 			for _, rec := range recs {
 				delete(want, strings.Join(rec, ","))
 			}
@@ -159,14 +163,14 @@ func TestReportFormats(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &v); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]int64{"lines": 7, "bad_lines": 1, "records": 6, "duplicates": 0, "targets": 6, "pseudo_hosts": 1,
-				"pseudo_targets": 1, "no_service": 1, "services": 4, "hosts": 3}
+			want := map[string]int64{"lines": 7, "bad_lines": 1, "records": 6, "excluded": 0, "duplicates": 0, "targets": 6, "pseudo_hosts": 1,
+				"pseudo_targets": 1, "no_service": 1, "services": 4, "hosts": 3, "hosts_ipv6": 0}
 			if !reflect.DeepEqual(v.Summary, want) {
 				t.Errorf("summary %v, want %v", v.Summary, want)
 			}
 			for _, tab := range v.Tables {
 				if tab.ID == "countries" {
-					if got := tab.Rows[0]; got["country"] != "Germany" || got["hosts"] != 2.0 || got["share"] != 66.67 {
+					if got := tab.Rows[0]; got["country"] != "Germany" || got["hosts"] != 2.0 || got["imap_143"] != 2.0 || got["smtp_25"] != 1.0 || got["services"] != 3.0 {
 						t.Errorf("countries row 0: %v", got)
 					}
 					return
@@ -175,7 +179,7 @@ func TestReportFormats(t *testing.T) {
 			t.Error("no countries table")
 		}},
 		{"html", func(t *testing.T, out string) {
-			for _, want := range []string{"<!DOCTYPE html>", `<svg class="chart"`, "<title>imap 143: 2 services</title>", "<title>Germany DE: 2 hosts</title>"} {
+			for _, want := range []string{"<!DOCTYPE html>", `<svg class="chart"`, "<title>imap 143: 2 services</title>", "<title>Germany DE, imap 143: 2 hosts</title>"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("lacks %q", want)
 				}
@@ -242,5 +246,69 @@ func TestReportUsageErrors(t *testing.T) {
 				t.Errorf("stdout not empty: %q", out)
 			}
 		})
+	}
+}
+
+// TestReportShardsAndBaseline: several -i (a file, a gzip file named like
+// a plain one, stdin), counted as one scan; --baseline with the same scan
+// changes nothing; bad uses of both are usage errors.
+func TestReportShardsAndBaseline(t *testing.T) {
+	dir := t.TempDir()
+	lines := strings.SplitAfter(reportInput, "\n")
+	first := filepath.Join(dir, "a.jsonl")
+	os.WriteFile(first, []byte(strings.Join(lines[:4], "")), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Join(lines[2:6], ""))) // lines 3 and 4 in both
+	zw.Close()
+	second := filepath.Join(dir, "b.jsonl") // gzip whatever the name
+	os.WriteFile(second, gz.Bytes(), 0o644)
+	whole := filepath.Join(dir, "all.jsonl")
+	os.WriteFile(whole, []byte(reportInput), 0o644)
+
+	summary := func(args []string, stdin string) map[string]int64 {
+		t.Helper()
+		code, out, stderr := runMain(t, stdin, append([]string{"report", "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var v struct{ Summary map[string]int64 }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Summary
+	}
+	all := summary([]string{"-i", whole}, "")
+	got := summary([]string{"-i", first, "-i", second, "-i", "-"}, strings.Join(lines[6:], ""))
+	for _, k := range []string{"targets", "services", "hosts", "pseudo_hosts", "no_service"} {
+		if got[k] != all[k] {
+			t.Errorf("shards: %s = %d, the whole file %d", k, got[k], all[k])
+		}
+	}
+	// Lines 3 and 4 twice: the torn line 4 is bad twice, line 3 a duplicate.
+	if got["duplicates"] != 1 || got["bad_lines"] != 2 {
+		t.Errorf("shards: duplicates %d, bad lines %d; want 1 and 2", got["duplicates"], got["bad_lines"])
+	}
+
+	code, out, stderr := runMain(t, "", "report", "-i", whole, "--baseline", whole, "--format", "csv")
+	if code != 0 {
+		t.Fatalf("baseline: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "services_before") || !strings.Contains(out, "ports,imap,143,2,2,0,0,66.67,66.67,0") {
+		t.Errorf("baseline csv lacks the before and change columns:\n%s", out)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "-", "-i", "-"}, "-i -: stdin can be read only once"},
+		{[]string{"--baseline", filepath.Join(dir, "gone.json")}, "report: baseline " + filepath.Join(dir, "gone.json")},
+		{[]string{"-i", whole, "-i", filepath.Join(dir, "nope.jsonl")}, "nope.jsonl: no such file or directory"},
+	} {
+		code, _, stderr := runMain(t, reportInput, append([]string{"report"}, tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
 	}
 }
