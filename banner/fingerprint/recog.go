@@ -344,6 +344,7 @@ func (rf *recogFile) add(line int, x *xmlFingerprint) {
 	rf.compiled = append(rf.compiled, &rule{
 		name:   fmt.Sprintf("recog:%s:%d", rf.name, line),
 		protos: 1 << rf.proto,
+		field:  FieldGreeting,
 		re:     re, lit: lit, litFold: fold,
 		recog: fp,
 	})

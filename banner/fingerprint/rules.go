@@ -15,7 +15,11 @@ const (
 	onSMTP = 1 << protoSMTP
 )
 
-// builtinRule is one row of the built-in table. Patterns are written against
+// builtinRule is one row of the built-in table: the rule language. A rule
+// names the protocols it applies to, the field it reads (the greeting unless
+// it says otherwise), a pattern, further conditions on other fields, and
+// what it yields: vendor, product, family, the capture group holding the
+// version, an OS, a refinement hook. Greeting patterns are written against
 // the normalised text (see the package documentation): "Dovecot ready.", not
 // "* OK Dovecot ready.".
 type builtinRule struct {
@@ -25,6 +29,16 @@ type builtinRule struct {
 	vendor, product, family string
 	version                 int      // capture group of the version, 0 for none
 	post                    postFunc // optional refinement, see postFunc
+	field                   Field    // 0: FieldGreeting
+	also                    []when   // further conditions, all required
+	os                      string
+}
+
+// when is a further condition of a built-in rule: some line of field
+// matches pattern.
+type when struct {
+	field   Field
+	pattern string
 }
 
 // Vendor and product names follow Recog's identifiers where Recog has them
@@ -40,97 +54,97 @@ var builtinRules = []builtinRule{
 	// later append the base64 of the serving host's name in UTF-16LE; in
 	// Microsoft 365 that host is in outlook.com or exchangelabs.com.
 	{"exchange-online", onIMAP | onPOP3, `^The Microsoft Exchange (?:IMAP4|POP3) service is ready\. \[([A-Za-z0-9+/]+={0,2})\]`,
-		"Microsoft", "Exchange Online", "Microsoft 365", 0, postExchangeOnline},
+		"Microsoft", "Exchange Online", "Microsoft 365", 0, postExchangeOnline, 0, nil, ""},
 	{"exchange-hostname", onIMAP | onPOP3, `^The Microsoft Exchange (?:IMAP4|POP3) service is ready\. \[([A-Za-z0-9+/]+={0,2})\]`,
-		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, postExchangeHost},
+		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, postExchangeHost, 0, nil, ""},
 	{"exchange", onIMAP | onPOP3, `^The? Microsoft Exchange (?:IMAP4|POP3) service is ready`,
-		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, nil},
+		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, nil, 0, nil, ""},
 	{"exchange-2007", onIMAP | onPOP3, `^Microsoft Exchange Server 2007 (?:IMAP4|POP3) service ready`,
-		"Microsoft", "Exchange 2007 Server", "Microsoft Exchange", 0, nil},
+		"Microsoft", "Exchange 2007 Server", "Microsoft Exchange", 0, nil, 0, nil, ""},
 	// Localised Exchange 2003 greetings keep the product name and the build.
 	{"exchange-2003", onIMAP | onPOP3, `^Microsoft Exchange Server 2003 (?:IMAP4rev1|POP3) .*?\b(6\.5\.\d+\.\d+)\b`,
-		"Microsoft", "Exchange 2003 Server", "Microsoft Exchange", 1, nil},
+		"Microsoft", "Exchange 2003 Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 	{"exchange-2000", onIMAP | onPOP3, `^Microsoft Exchange 2000 (?:IMAP4rev1|POP3) server version (6\.0\.\d+\.\d+)`,
-		"Microsoft", "Exchange 2000 Server", "Microsoft Exchange", 1, nil},
+		"Microsoft", "Exchange 2000 Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 	{"exchange-5.5", onIMAP | onPOP3, `^Microsoft Exchange (?:IMAP4rev1|POP3) server version (5\.5\.\d+\.\d+)`,
-		"Microsoft", "Exchange Server 5.5", "Microsoft Exchange", 1, nil},
+		"Microsoft", "Exchange Server 5.5", "Microsoft Exchange", 1, nil, 0, nil, ""},
 
 	{"gmail", onIMAP | onPOP3, `^G(?:imap|pop) ready for requests from `,
-		"Google", "Gmail", "Google", 0, nil},
+		"Google", "Gmail", "Google", 0, nil, 0, nil, ""},
 
 	// Dovecot's login_greeting default, with Debian's and Ubuntu's
 	// distribution tag and the Director's "DA"; POP3 may add an APOP stamp.
 	{"dovecot", onIMAP | onPOP3, `^[Dd]ovecot(?: \([^()]*\))?(?: DA)? ready\.?(?: <[^<>]*>)?$`,
-		"Dovecot", "Dovecot", "Dovecot", 0, nil},
+		"Dovecot", "Dovecot", "Dovecot", 0, nil, 0, nil, ""},
 
 	{"courier-imap", onIMAP, `^Courier-IMAP ready\.`,
-		"Double Precision", "Courier IMAP", "Courier", 0, nil},
+		"Double Precision", "Courier IMAP", "Courier", 0, nil, 0, nil, ""},
 	// Courier's pop3d greets with this fixed text.
 	{"courier-pop3", onPOP3, `^Hello there\.$`,
-		"Double Precision", "Courier POP", "Courier", 0, nil},
+		"Double Precision", "Courier POP", "Courier", 0, nil, 0, nil, ""},
 
 	{"cyrus-imap", onIMAP, `^\S+ Cyrus IMAP4?(?: \S+)? v?(\d+(?:\.\d+)+)\S* server ready`,
-		"Carnegie Mellon University", "Cyrus IMAP", "Cyrus", 1, nil},
+		"Carnegie Mellon University", "Cyrus IMAP", "Cyrus", 1, nil, 0, nil, ""},
 	{"cyrus-pop3", onPOP3, `^\S+ Cyrus POP3 v?(\d+(?:\.\d+)+)\S* server ready`,
-		"Carnegie Mellon University", "Cyrus POP", "Cyrus", 1, nil},
+		"Carnegie Mellon University", "Cyrus POP", "Cyrus", 1, nil, 0, nil, ""},
 
 	{"qpopper", onPOP3, `(?i)^Qpop(?:per)? \(version (\d+(?:\.\d+)+)?[^)]*\) at `,
-		"Qualcomm", "Qpopper", "Qpopper", 1, nil},
+		"Qualcomm", "Qpopper", "Qpopper", 1, nil, 0, nil, ""},
 
 	// Domino: unbranded IMAP greetings, branded POP3 and SMTP ones; the
 	// brand (HCL, IBM, Lotus) sets vendor and product.
 	{"domino-imap", onIMAP, `^Domino IMAP4 Server (?:Release|Build) (\S+(?: HF\d+)?) +ready`,
-		"HCL", "Domino", "HCL Domino", 1, nil},
+		"HCL", "Domino", "HCL Domino", 1, nil, 0, nil, ""},
 	{"domino-pop3", onPOP3, `^(HCL|IBM|Lotus) Notes POP3 server version (?:Release (\S+(?: HF\d+)?)|\S+) ready on `,
-		"", "", "HCL Domino", 2, postDominoBrand},
+		"", "", "HCL Domino", 2, postDominoBrand, 0, nil, ""},
 	{"domino-smtp", onSMTP, `ESMTP Service \((HCL|IBM|Lotus) Domino (?:Release|Build) ([^()]+)\) ready`,
-		"", "", "HCL Domino", 2, postDominoBrand},
+		"", "", "HCL Domino", 2, postDominoBrand, 0, nil, ""},
 
 	{"zimbra", onIMAP | onPOP3, `^\S+ Zimbra (?:(\d+(?:\.\d+)+)\S* )?(?:IMAP4rev1|POP3) server ready`,
-		"Zimbra", "Zimbra", "Zimbra", 1, nil},
+		"Zimbra", "Zimbra", "Zimbra", 1, nil, 0, nil, ""},
 
 	{"kerio", onIMAP | onPOP3, `^Kerio (Connect|MailServer) (\d+(?:\.\d+)*)(?: patch \d+)? (?:IMAP4rev1|POP3) server ready`,
-		"Kerio", "", "Kerio Connect", 2, postKerioProduct},
+		"Kerio", "", "Kerio Connect", 2, postKerioProduct, 0, nil, ""},
 	{"kerio-smtp", onSMTP, `^\S+ Kerio (Connect|MailServer) (\d+(?:\.\d+)*)(?: patch \d+)? ESMTP ready`,
-		"Kerio", "", "Kerio Connect", 2, postKerioProduct},
+		"Kerio", "", "Kerio Connect", 2, postKerioProduct, 0, nil, ""},
 
 	{"mdaemon", onIMAP | onPOP3, `^\S+ (?:IMAP4rev1|POP3?) MDaemon (\d+(?:\.\d+)+) ready`,
-		"Alt-N", "MDaemon", "MDaemon", 1, nil},
+		"Alt-N", "MDaemon", "MDaemon", 1, nil, 0, nil, ""},
 	{"mdaemon-smtp", onSMTP, `^\S+ +ESMTP MDaemon (\d+(?:\.\d+)+)`,
-		"Alt-N", "MDaemon", "MDaemon", 1, nil},
+		"Alt-N", "MDaemon", "MDaemon", 1, nil, 0, nil, ""},
 
 	// hMailServer's default IMAP welcome message (sic). Its POP3 ("+OK
 	// POP3") and SMTP ("220 host ESMTP") defaults name nothing.
 	{"hmailserver", onIMAP, `^IMAPrev1$`,
-		"hMailServer", "hMailServer", "hMailServer", 0, nil},
+		"hMailServer", "hMailServer", "hMailServer", 0, nil, 0, nil, ""},
 
 	{"ccproxy", onPOP3 | onSMTP, `^CCProxy (\d+(?:\.\d+)*) (?:POP3|SMTP) Service Ready`,
-		"Youngzsoft", "CCProxy", "CCProxy", 1, nil},
+		"Youngzsoft", "CCProxy", "CCProxy", 1, nil, 0, nil, ""},
 
 	// SMTP.
 	{"gmail-smtp", onSMTP, `^\S+ ESMTP \S+ - gsmtp$`,
-		"Google", "Gmail", "Google", 0, nil},
+		"Google", "Gmail", "Google", 0, nil, 0, nil, ""},
 	{"exchange-online-smtp", onSMTP, `(?i)^\S+\.(?:outlook\.com|exchangelabs\.com) Microsoft ESMTP MAIL Service ready at `,
-		"Microsoft", "Exchange Online", "Microsoft 365", 0, nil},
+		"Microsoft", "Exchange Online", "Microsoft 365", 0, nil, 0, nil, ""},
 	// The IIS SMTP service states its version; Exchange 2007 and later do not.
 	{"iis-smtp", onSMTP, `^\S+ +Microsoft ESMTP MAIL Service, Version: (\d+(?:\.\d+)+) ready at `,
-		"Microsoft", "IIS SMTP Service", "Microsoft IIS", 1, nil},
+		"Microsoft", "IIS SMTP Service", "Microsoft IIS", 1, nil, 0, nil, ""},
 	{"exchange-smtp", onSMTP, `(?i)^\S+ Microsoft ESMTP MAIL Service ready at `,
-		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, nil},
+		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, nil, 0, nil, ""},
 	{"exchange-ims-smtp", onSMTP, `^\S+ +(?:ESMTP Server \()?Microsoft Exchange Internet Mail Service (\d+(?:\.\d+)+)\)? ready`,
-		"Microsoft", "Exchange Server", "Microsoft Exchange", 1, nil},
+		"Microsoft", "Exchange Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 	{"opensmtpd", onSMTP, `^\S+ ESMTP OpenSMTPD$`,
-		"OpenBSD", "OpenSMTPD", "OpenSMTPD", 0, nil},
+		"OpenBSD", "OpenSMTPD", "OpenSMTPD", 0, nil, 0, nil, ""},
 	{"exim", onSMTP, `(?i)(?:^|\s)ESMTP Exim(?: (\d+\.\d+(?:[._]\d+)*))?(?:\s|$)`,
-		"Exim", "Exim", "Exim", 1, nil},
+		"Exim", "Exim", "Exim", 1, nil, 0, nil, ""},
 	{"postfix", onSMTP, `^(?:\S+ +)?E?SMTP(?: .*)? Postfix(?: \(.*\))?$`,
-		"Postfix", "Postfix", "Postfix", 0, nil},
+		"Postfix", "Postfix", "Postfix", 0, nil, 0, nil, ""},
 	{"sendmail", onSMTP, `(?i)^\S+ +(?:E?SMTP )?(?:\S+ )*?Sendmail(?:[ ;]|$)(\d+\.\d+(?:\.\d+)*)?`,
-		"Sendmail", "Sendmail", "Sendmail", 1, nil},
+		"Sendmail", "Sendmail", "Sendmail", 1, nil, 0, nil, ""},
 	// qmail-smtpd's default greeting is "host ESMTP" and names nothing;
 	// this only catches installations that say so.
 	{"qmail", onSMTP, `(?i)(?:^|[\s(])(?:net)?qmail(?:[\s)!.,;]|$)`,
-		"D J Bernstein", "qmail", "qmail", 0, nil},
+		"D J Bernstein", "qmail", "qmail", 0, nil, 0, nil, ""},
 }
 
 // compileBuiltins compiles the table, naming each rule "builtin:<name>".
@@ -150,10 +164,23 @@ func compileBuiltins(table []builtinRule) ([]*rule, error) {
 			return nil, fmt.Errorf("fingerprint: built-in rule %q: version group %d > %d groups", b.name, b.version, re.NumSubexp())
 		}
 		lit, fold := requiredLiteral(b.pattern)
-		rules = append(rules, &rule{
-			name: "builtin:" + b.name, protos: b.protos, re: re, lit: lit, litFold: fold,
-			vendor: b.vendor, product: b.product, family: b.family, version: b.version, post: b.post,
-		})
+		field := b.field
+		if field == 0 {
+			field = FieldGreeting
+		}
+		r := &rule{
+			name: "builtin:" + b.name, protos: b.protos, field: field, re: re, lit: lit, litFold: fold,
+			vendor: b.vendor, product: b.product, family: b.family, os: b.os, version: b.version, post: b.post,
+		}
+		for _, w := range b.also {
+			cre, err := regexp.Compile(w.pattern)
+			if err != nil {
+				return nil, fmt.Errorf("fingerprint: built-in rule %q: %s condition: %w", b.name, w.field, err)
+			}
+			clit, cfold := requiredLiteral(w.pattern)
+			r.also = append(r.also, &cond{field: w.field, re: cre, lit: clit, litFold: cfold})
+		}
+		rules = append(rules, r)
 	}
 	return rules, nil
 }
