@@ -147,8 +147,7 @@ func hasAtom(caps []string, want string) bool {
 // which it returns parsed, with the raw line. Untagged lines go to
 // onUntagged (may be nil); literals they announce are skipped.
 func (x *scan) imapCmd(cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
-	x.imapTag++
-	tag := fmt.Sprintf("a%03d", x.imapTag)
+	tag := x.imapNextTag()
 	if err := x.sess.send(tag + " " + cmd); err != nil {
 		return imapResponse{}, "", fmt.Errorf("banner: send %s: %w", cmd, err)
 	}
@@ -231,13 +230,13 @@ func (x *scan) imap() error {
 	}
 	if implicit {
 		x.capsAfter(caps)
-		x.imapLogout()
+		x.imapEnd(caps)
 		return nil
 	}
 	x.capsBefore(caps)
 	x.clear = cleartextSide{known: true, caps: caps, preauth: g.Cond == "PREAUTH", starttls: hasAtom(caps, "STARTTLS")}
 	if !x.clear.starttls {
-		x.imapLogout()
+		x.imapEnd(caps)
 		return nil
 	}
 	st := &StartTLS{Offered: true}
@@ -266,7 +265,7 @@ func (x *scan) imap() error {
 		return err
 	}
 	x.capsAfter(caps)
-	x.imapLogout()
+	x.imapEnd(caps)
 	return nil
 }
 
@@ -295,13 +294,64 @@ func (x *scan) imapCapability(fallback []string) ([]string, error) {
 	return caps, nil
 }
 
-func (x *scan) imapLogout() {
+func (x *scan) imapNextTag() string {
 	x.imapTag++
-	tag := fmt.Sprintf("a%03d", x.imapTag)
+	return fmt.Sprintf("a%03d", x.imapTag)
+}
+
+func (x *scan) imapLogout() {
+	tag := x.imapNextTag()
 	if x.sess.sendWithin(tag+" LOGOUT", goodbyeTimeout) != nil {
 		return
 	}
-	x.imapRead(tag, "LOGOUT", nil)
+	x.imapGoodbye(tag)
+}
+
+// imapGoodbye reads the reply to LOGOUT (tag) and records it.
+func (x *scan) imapGoodbye(tag string) {
+	var bye string
+	_, raw, err := x.imapRead(tag, "LOGOUT", func(r imapResponse) {
+		if r.Cond == "BYE" && bye == "" {
+			bye = "* BYE " + r.Text
+		}
+	})
+	if bye != "" || err == nil {
+		x.probes().Goodbye = strings.TrimPrefix(bye+"\n"+raw, "\n")
+	}
+}
+
+// imapEnd ends a session whose capabilities are caps. Where they announce
+// ID (RFC 2971), "ID NIL" goes out in one write with LOGOUT, so the probe
+// costs no round trip: IMAP lets a client send commands before the replies
+// to earlier ones (RFC 3501 §5.5), and ID NIL reveals nothing about us.
+func (x *scan) imapEnd(caps []string) {
+	if !hasAtom(caps, "ID") {
+		x.imapLogout()
+		return
+	}
+	idTag, outTag := x.imapNextTag(), x.imapNextTag()
+	p := x.probes()
+	p.Sent = append(p.Sent, idTag+" ID NIL")
+	if x.sess.send(idTag+" ID NIL\r\n"+outTag+" LOGOUT") != nil {
+		return
+	}
+	var id string
+	_, raw, err := x.imapRead(idTag, "ID", func(r imapResponse) {
+		if r.Cond == "ID" && id == "" {
+			id = "* ID " + r.Text
+		}
+	})
+	switch {
+	case id != "":
+		p.ID = id
+	case raw != "":
+		p.ID = raw // the tagged refusal ("BAD ID Wrong state") tells software apart too
+	}
+	if err != nil {
+		return
+	}
+	x.sess.arm(goodbyeTimeout)
+	x.imapGoodbye(outTag)
 }
 
 // imapCleartextLogin is the cleartext_login finding of an IMAP server from

@@ -90,8 +90,12 @@ func (x *scan) pop3Capa() (caps []string, supported bool, err error) {
 	if err := x.sess.send("CAPA"); err != nil {
 		return nil, false, fmt.Errorf("banner: send CAPA: %w", err)
 	}
-	ok, _, err := x.pop3Status("CAPA")
+	ok, line, err := x.pop3Status("CAPA")
 	if err != nil || !ok {
+		if err == nil {
+			// The server's wording for a command it lacks tells software apart.
+			x.probes().Error = line
+		}
 		return nil, false, err
 	}
 	caps = []string{}
@@ -192,7 +196,9 @@ func (x *scan) pop3Quit() {
 	if x.sess.sendWithin("QUIT", goodbyeTimeout) != nil {
 		return
 	}
-	x.sess.readLine()
+	if line, err := x.sess.readLine(); err == nil {
+		x.probes().Goodbye = line
+	}
 }
 
 // pop3CleartextLogin is the cleartext_login finding of a POP3 server from

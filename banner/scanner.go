@@ -368,6 +368,14 @@ func (x *scan) handshake() error {
 	return nil
 }
 
+// probes returns the result's Probes, made on first use.
+func (x *scan) probes() *Probes {
+	if x.r.Probes == nil {
+		x.r.Probes = &Probes{}
+	}
+	return x.r.Probes
+}
+
 func (x *scan) capsBefore(c []string) {
 	if x.r.Capabilities == nil {
 		x.r.Capabilities = &Capabilities{}
@@ -387,7 +395,8 @@ func (x *scan) capsAfter(c []string) {
 func (x *scan) finish() {
 	r := x.r
 	if x.greetingOK {
-		if fp, ok := x.s.cfg.Matcher.Match(r.Protocol.Family(), r.Greeting); ok {
+		facts := r.Facts()
+		if fp, ok := x.s.cfg.Matcher.MatchFacts(&facts); ok {
 			r.Fingerprint = &fp
 		}
 	}

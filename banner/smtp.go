@@ -198,14 +198,14 @@ func (x *scan) smtp() error {
 	}
 	if implicit {
 		x.capsAfter(caps)
-		x.smtpQuit()
+		x.smtpEnd(caps)
 		return nil
 	}
 	x.capsBefore(caps)
 	x.clear = cleartextSide{known: true, caps: caps, heloOnly: heloOnly,
 		starttls: len(smtpExtension(caps, "STARTTLS")) > 0}
 	if !x.clear.starttls {
-		x.smtpQuit()
+		x.smtpEnd(caps)
 		return nil
 	}
 	st := &StartTLS{Offered: true, Attempted: true}
@@ -228,7 +228,7 @@ func (x *scan) smtp() error {
 		return err
 	}
 	x.capsAfter(caps)
-	x.smtpQuit()
+	x.smtpEnd(caps)
 	return nil
 }
 
@@ -236,7 +236,45 @@ func (x *scan) smtpQuit() {
 	if x.sess.sendWithin("QUIT", goodbyeTimeout) != nil {
 		return
 	}
-	readSMTPReply(x.sess.readLine)
+	x.smtpGoodbye()
+}
+
+func (x *scan) smtpGoodbye() {
+	if r, err := readSMTPReply(x.sess.readLine); err == nil {
+		x.probes().Goodbye = r.raw()
+	}
+}
+
+// smtpEnd ends a session whose EHLO keywords are caps with HELP, then QUIT.
+// HELP is harmless before login and its text differs between
+// implementations (some state their version). Where PIPELINING is announced
+// the two go out in one write (RFC 2920 lets QUIT end a group), so the
+// probe costs no round trip; elsewhere it costs one: servers without
+// PIPELINING may refuse commands sent ahead of a reply (OpenSMTPD does).
+func (x *scan) smtpEnd(caps []string) {
+	p := x.probes()
+	p.Sent = append(p.Sent, "HELP")
+	pipelined := len(smtpExtension(caps, "PIPELINING")) > 0
+	cmd := "HELP"
+	if pipelined {
+		cmd = "HELP\r\nQUIT"
+	}
+	if x.sess.send(cmd) != nil {
+		return
+	}
+	r, err := readSMTPReply(x.sess.readLine)
+	if len(r.Lines) > 0 {
+		p.Help = r.raw()
+	}
+	if err != nil {
+		return
+	}
+	if pipelined {
+		x.sess.arm(goodbyeTimeout)
+		x.smtpGoodbye()
+		return
+	}
+	x.smtpQuit()
 }
 
 // smtpCleartextLogin is the cleartext_login finding of an SMTP server from

@@ -159,8 +159,13 @@ func (r *rule) build(line string, m []int) (Fingerprint, bool) {
 		return r.recog.fingerprint(r.name, line, m), true
 	}
 	fp := Fingerprint{Vendor: r.vendor, Product: r.product, Family: r.family, OS: r.os, Rule: r.name}
-	if r.version > 0 {
+	switch {
+	case r.version > 0:
 		fp.Version = group(line, m, r.version)
+	case r.version == anyGroup:
+		for i := 1; 2*i+1 < len(m) && fp.Version == ""; i++ {
+			fp.Version = group(line, m, i)
+		}
 	}
 	if r.post != nil && !r.post(&fp, line, m) {
 		return Fingerprint{}, false
@@ -446,6 +451,12 @@ func normalizeLine(p proto, line string) string {
 // case-insensitive) and a leading response code from an IMAP greeting line.
 func imapText(line string) string {
 	if !strings.HasPrefix(line, "* ") {
+		// Text copied without its status may still start with the code.
+		if strings.HasPrefix(line, "[") {
+			if i := strings.IndexByte(line, ']'); i >= 0 {
+				return strings.TrimLeft(line[i+1:], " ")
+			}
+		}
 		return line
 	}
 	s := line[2:]

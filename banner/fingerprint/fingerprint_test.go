@@ -113,14 +113,13 @@ func TestGreetingCoverage(t *testing.T) {
 	}
 }
 
-// TestBuiltinRulesExercised fails when a built-in rule has no greeting in the
-// table, unless it is listed here with the reason.
+// TestBuiltinRulesExercised fails when a built-in rule matches none of the
+// real greetings of testdata/greetings.tsv, Recog's examples
+// (testdata/recog_examples.tsv) or the lab transcripts
+// (testdata/transcripts.tsv), unless it is listed here with the reason.
 func TestBuiltinRulesExercised(t *testing.T) {
 	untested := map[string]string{
 		"builtin:exchange-hostname": "no public on-premises Exchange 2013+ greeting with a bracketed name found; see TestExchangeHostname",
-		"builtin:exchange-2000":     "Exchange 2000 greeting only in Recog's pattern, no example",
-		"builtin:exchange-5.5":      "Exchange 5.5 greeting only in Recog's pattern, no example",
-		"builtin:exchange-ims-smtp": "Exchange 5.x SMTP greeting only in Recog's pattern, no example",
 		"builtin:qmail":             "no public greeting that names qmail found; qmail's default names nothing",
 	}
 	hit := map[string]bool{}
@@ -130,11 +129,23 @@ func TestBuiltinRulesExercised(t *testing.T) {
 			hit[fp.Rule] = true
 		}
 	}
+	for _, row := range loadRecogExamples(t) {
+		if fp, ok := m.Match(row.proto, row.text); ok {
+			hit[fp.Rule] = true
+		}
+	}
+	for _, tr := range loadTranscripts(t) {
+		if fp, ok := m.MatchFacts(&tr.facts); ok {
+			for _, e := range fp.Evidence {
+				hit[e.Rule] = true
+			}
+		}
+	}
 	for _, b := range builtinRules {
 		name := "builtin:" + b.name
 		_, excused := untested[name]
 		if !hit[name] && !excused {
-			t.Errorf("%s matches no greeting in testdata/greetings.tsv", name)
+			t.Errorf("%s matches no greeting in testdata", name)
 		}
 		if hit[name] && excused {
 			t.Errorf("%s is listed as untested but matches a greeting; drop it from the list", name)

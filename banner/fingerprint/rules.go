@@ -57,17 +57,20 @@ var builtinRules = []builtinRule{
 		"Microsoft", "Exchange Online", "Microsoft 365", 0, postExchangeOnline, 0, nil, ""},
 	{"exchange-hostname", onIMAP | onPOP3, `^The Microsoft Exchange (?:IMAP4|POP3) service is ready\. \[([A-Za-z0-9+/]+={0,2})\]`,
 		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, postExchangeHost, 0, nil, ""},
-	{"exchange", onIMAP | onPOP3, `^The? Microsoft Exchange (?:IMAP4|POP3) service is ready`,
+	{"exchange", onIMAP | onPOP3, `^(?:The )?Microsoft Exchange (?:IMAP4|POP3) service is ready`,
 		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, nil, 0, nil, ""},
 	{"exchange-2007", onIMAP | onPOP3, `^Microsoft Exchange Server 2007 (?:IMAP4|POP3) service ready`,
 		"Microsoft", "Exchange 2007 Server", "Microsoft Exchange", 0, nil, 0, nil, ""},
 	// Localised Exchange 2003 greetings keep the product name and the build.
-	{"exchange-2003", onIMAP | onPOP3, `^Microsoft Exchange Server 2003 (?:IMAP4rev1|POP3) .*?\b(6\.5\.\d+\.\d+)\b`,
+	{"exchange-2003", onIMAP | onPOP3, `Microsoft Exchange Server 2003 (?:IMAP4rev1|POP3)\b.*?\b(6\.5\.\d+\.\d+)\b`,
 		"Microsoft", "Exchange 2003 Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 	{"exchange-2000", onIMAP | onPOP3, `^Microsoft Exchange 2000 (?:IMAP4rev1|POP3) server version (6\.0\.\d+\.\d+)`,
 		"Microsoft", "Exchange 2000 Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
-	{"exchange-5.5", onIMAP | onPOP3, `^Microsoft Exchange (?:IMAP4rev1|POP3) server version (5\.5\.\d+\.\d+)`,
+	{"exchange-5.5", onIMAP, `^Microsoft Exchange IMAP4rev1 server version (5\.5\.\d+\.\d+)`,
 		"Microsoft", "Exchange Server 5.5", "Microsoft Exchange", 1, nil, 0, nil, ""},
+	// Recog names the POP3 service of the same release without the number.
+	{"exchange-5.5-pop3", onPOP3, `^Microsoft Exchange POP3 server version (5\.5\.\d+\.\d+)`,
+		"Microsoft", "Exchange Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 
 	{"gmail", onIMAP | onPOP3, `^G(?:imap|pop) ready for requests from `,
 		"Google", "Gmail", "Google", 0, nil, 0, nil, ""},
@@ -83,25 +86,31 @@ var builtinRules = []builtinRule{
 	{"courier-pop3", onPOP3, `^Hello there\.$`,
 		"Double Precision", "Courier POP", "Courier", 0, nil, 0, nil, ""},
 
-	{"cyrus-imap", onIMAP, `^\S+ Cyrus IMAP4?(?: \S+)? v?(\d+(?:\.\d+)+)\S* server ready`,
+	{"cyrus-imap", onIMAP, `^\S+ Cyrus IMAP4?(?: Murder)? v?(\d+(?:\.\d+)+)\S*.* server ready`,
 		"Carnegie Mellon University", "Cyrus IMAP", "Cyrus", 1, nil, 0, nil, ""},
-	{"cyrus-pop3", onPOP3, `^\S+ Cyrus POP3 v?(\d+(?:\.\d+)+)\S* server ready`,
+	{"cyrus-pop3", onPOP3, `^\S+ Cyrus POP3 v?(\d+(?:\.\d+)+)`,
 		"Carnegie Mellon University", "Cyrus POP", "Cyrus", 1, nil, 0, nil, ""},
 
+	// Qpopper as modified by Sphera (an ISP platform vendor) says so.
+	{"qpopper-sphera", onPOP3, `(?i)^Qpop(?:per)? \(version (\d+(?:\.\d+)+)[^)]*modified by Sphera`,
+		"Sphera", "Qpopper", "Qpopper", 1, nil, 0, nil, ""},
 	{"qpopper", onPOP3, `(?i)^Qpop(?:per)? \(version (\d+(?:\.\d+)+)?[^)]*\) at `,
 		"Qualcomm", "Qpopper", "Qpopper", 1, nil, 0, nil, ""},
 
 	// Domino: unbranded IMAP greetings, branded POP3 and SMTP ones; the
 	// brand (HCL, IBM, Lotus) sets vendor and product.
 	{"domino-imap", onIMAP, `^Domino IMAP4 Server (?:Release|Build) (\S+(?: HF\d+)?) +ready`,
-		"HCL", "Domino", "HCL Domino", 1, nil, 0, nil, ""},
+		"HCL", "HCL Domino", "HCL Domino", 1, postDominoRelease, 0, nil, ""},
 	{"domino-pop3", onPOP3, `^(HCL|IBM|Lotus) Notes POP3 server version (?:Release (\S+(?: HF\d+)?)|\S+) ready on `,
 		"", "", "HCL Domino", 2, postDominoBrand, 0, nil, ""},
-	{"domino-smtp", onSMTP, `ESMTP Service \((HCL|IBM|Lotus) Domino (?:Release|Build) ([^()]+)\) ready`,
+	{"domino-lotus-smtp", onSMTP, `^(?:\S+ )?Lotus (?:SMTP MTA Service|Notes ESMTP Server)`,
+		"Lotus", "Lotus Domino", "HCL Domino", 0, nil, 0, nil, ""},
+	// A build number is no release: Recog names its maker Lotus and no version.
+	{"domino-smtp", onSMTP, `ESMTP Service \((HCL|IBM|Lotus) Domino (?:Release ([^()]+?)|Build [^()]+?)(?: \([^()]*\))?\) ready`,
 		"", "", "HCL Domino", 2, postDominoBrand, 0, nil, ""},
 
-	{"zimbra", onIMAP | onPOP3, `^\S+ Zimbra (?:(\d+(?:\.\d+)+)\S* )?(?:IMAP4rev1|POP3) server ready`,
-		"Zimbra", "Zimbra", "Zimbra", 1, nil, 0, nil, ""},
+	{"zimbra", onIMAP | onPOP3, `^\S+ Zimbra (?:(\d+(?:\.\d+)+\S*) )?(?:IMAP4rev1|POP3) server ready`,
+		"Zimbra", "Collaboration", "Zimbra", 1, nil, 0, nil, ""},
 
 	{"kerio", onIMAP | onPOP3, `^Kerio (Connect|MailServer) (\d+(?:\.\d+)*)(?: patch \d+)? (?:IMAP4rev1|POP3) server ready`,
 		"Kerio", "", "Kerio Connect", 2, postKerioProduct, 0, nil, ""},
@@ -110,7 +119,7 @@ var builtinRules = []builtinRule{
 
 	{"mdaemon", onIMAP | onPOP3, `^\S+ (?:IMAP4rev1|POP3?) MDaemon (\d+(?:\.\d+)+) ready`,
 		"Alt-N", "MDaemon", "MDaemon", 1, nil, 0, nil, ""},
-	{"mdaemon-smtp", onSMTP, `^\S+ +ESMTP MDaemon (\d+(?:\.\d+)+)`,
+	{"mdaemon-smtp", onSMTP, `^\S+ +ESMTP (?:service ready \[\d+\] \(?(?:using )?)?MDaemon v?(\d+(?:\.\d+)+)`,
 		"Alt-N", "MDaemon", "MDaemon", 1, nil, 0, nil, ""},
 
 	// hMailServer's default IMAP welcome message (sic). Its POP3 ("+OK
@@ -127,25 +136,147 @@ var builtinRules = []builtinRule{
 	{"exchange-online-smtp", onSMTP, `(?i)^\S+\.(?:outlook\.com|exchangelabs\.com) Microsoft ESMTP MAIL Service ready at `,
 		"Microsoft", "Exchange Online", "Microsoft 365", 0, nil, 0, nil, ""},
 	// The IIS SMTP service states its version; Exchange 2007 and later do not.
-	{"iis-smtp", onSMTP, `^\S+ +Microsoft ESMTP MAIL Service, Version: (\d+(?:\.\d+)+) ready at `,
-		"Microsoft", "IIS SMTP Service", "Microsoft IIS", 1, nil, 0, nil, ""},
+	{"iis-smtp", onSMTP, `(?:^|\s)Microsoft E?SMTP MAIL (?:Service, Version: (\d+(?:\.\d+)+)|ready at .* Version: (\d+(?:\.\d+)+))`,
+		"Microsoft", "IIS", "Microsoft IIS", anyGroup, nil, 0, nil, ""},
 	{"exchange-smtp", onSMTP, `(?i)^\S+ Microsoft ESMTP MAIL Service ready at `,
 		"Microsoft", "Exchange Server", "Microsoft Exchange", 0, nil, 0, nil, ""},
 	{"exchange-ims-smtp", onSMTP, `^\S+ +(?:ESMTP Server \()?Microsoft Exchange Internet Mail Service (\d+(?:\.\d+)+)\)? ready`,
 		"Microsoft", "Exchange Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 	{"opensmtpd", onSMTP, `^\S+ ESMTP OpenSMTPD$`,
 		"OpenBSD", "OpenSMTPD", "OpenSMTPD", 0, nil, 0, nil, ""},
-	{"exim", onSMTP, `(?i)(?:^|\s)ESMTP Exim(?: (\d+\.\d+(?:[._]\d+)*))?(?:\s|$)`,
+	{"exim", onSMTP, `(?i)(?:^|\s)(?:ESMTP \(?Exim(?: (\d+\.\d+(?:[._-]\w+)*|\d+))?(?:[\s)]|$)|Exim ESMTP Service)`,
 		"Exim", "Exim", "Exim", 1, nil, 0, nil, ""},
-	{"postfix", onSMTP, `^(?:\S+ +)?E?SMTP(?: .*)? Postfix(?: \(.*\))?$`,
-		"Postfix", "Postfix", "Postfix", 0, nil, 0, nil, ""},
-	{"sendmail", onSMTP, `(?i)^\S+ +(?:E?SMTP )?(?:\S+ )*?Sendmail(?:[ ;]|$)(\d+\.\d+(?:\.\d+)*)?`,
+	{"postfix", onSMTP, `^(?:\S+ +)?(?:E?SMTP(?: .*)? )?Postfix(?: (\d+\.\d+(?:\.\d+)*))?(?: \(.*\))?$|\(\w+/Postfix; see https://mailinabox\.email/\)`,
+		"Postfix", "Postfix", "Postfix", 1, nil, 0, nil, ""},
+	{"sendmail-metainfo", onSMTP, `ESMTP MetaInfo Sendmail .*\(Berkeley (\d+\.\d+(?:\.\d+)*)\)`,
+		"MetaInfo", "Sendmail", "Sendmail", 1, nil, 0, nil, ""},
+	{"intrastore", onSMTP, `\(IntraStore TurboSendmail\) ESMTP`,
+		"BT", "IntraStore", "IntraStore", 0, nil, 0, nil, ""},
+	{"sendmail", onSMTP, `(?i)^ *(?:\S+ +)?(?:E?SMTP )?(?:\S+ )*?Sendmail(?:[ ;]|$)(\d+\.\d+(?:\.\d+)*)?`,
 		"Sendmail", "Sendmail", "Sendmail", 1, nil, 0, nil, ""},
 	// qmail-smtpd's default greeting is "host ESMTP" and names nothing;
 	// this only catches installations that say so.
 	{"qmail", onSMTP, `(?i)(?:^|[\s(])(?:net)?qmail(?:[\s)!.,;]|$)`,
 		"D J Bernstein", "qmail", "qmail", 0, nil, 0, nil, ""},
+
+	// The long tail: products whose greeting names them, written from the
+	// examples of Recog's banner databases (testdata/recog_examples.tsv, by
+	// the Recog file and line the row cites), named as Recog names them.
+	// imap_banners.xml:177
+	{"callpilot", onIMAP, `^\S+ CallPilot IMAP4rev1 v(\d+(?:\.\d+)+) server ready`, "Nortel", "CallPilot", "CallPilot", 1, nil, 0, nil, ""},
+	// pop_banners.xml:142
+	{"windows-pop3", onPOP3, `^Microsoft Windows POP3 Service Version \d`, "Microsoft", "E-mail Services", "Microsoft Windows", 0, nil, 0, nil, ""},
+	// pop_banners.xml:258
+	{"apple-password-server", onPOP3, `^ApplePasswordServer \d`, "Apple", "Open Directory", "Apple Open Directory", 0, nil, 0, nil, ""},
+	// pop_banners.xml:272
+	{"openvms-tcpip-pop", onPOP3, `^TCPIP POP server V\S+, OpenVMS`, "HP", "TCPIP POP server", "HP TCPIP", 0, nil, 0, nil, ""},
+	// pop_banners.xml:294
+	{"cmailserver", onPOP3 | onSMTP, `CMailServer (\d+(?:\.\d+)+) (?:POP3|E?SMTP) Service Ready`, "Youngzsoft", "CMailServer", "CMailServer", 1, nil, 0, nil, ""},
+	// pop_banners.xml:304
+	{"bigfoot", onPOP3, `^POP3 Bigfoot v(\d+(?:\.\d+)+) server ready`, "Bigfoot", "Bigfoot Email Tools", "Bigfoot", 1, nil, 0, nil, ""},
+	// pop_banners.xml:324, smtp_banners.xml:1907
+	{"winwebmail", onPOP3, `^POP3 on WinWebMail \[(\d+(?:\.\d+)+)\] ready`, "Ma Jian", "WinWebMail", "WinWebMail", 1, nil, 0, nil, ""},
+	{"winwebmail-smtp", onSMTP, `^ESMTP on WinWebMail \[(\d+(?:\.\d+)+)\] ready`, "Ma Jian", "ESMTP", "WinWebMail", 1, nil, 0, nil, ""},
+	// pop_banners.xml:336
+	{"blackjumbodog", onPOP3 | onSMTP, `^BlackJumboDog \(Version (\d+(?:\.\d+)+)\)`, "SapporoWorks", "BlackJumboDog", "BlackJumboDog", 1, nil, 0, nil, ""},
+	// pop_banners.xml:348, imap_banners.xml:19 (test data)
+	{"mailenable-pop3", onPOP3 | onIMAP, `(?i)^Welcome to MailEnable (?:POP3|IMAP) Server`, "MailEnable", "MailEnable", "MailEnable", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:541, 559
+	{"mailenable-smtp", onSMTP, `ESMTP MailEnable Service, Version: (\d+(?:\.\d+)*)`, "MailEnable", "Mail Server", "MailEnable", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:24, 36, 47
+	{"imail", onSMTP, `\(IMail (\d+(?:\.\d+)+)[ )]`, "Ipswitch", "IMail Server", "Ipswitch IMail", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:58
+	{"analogx", onSMTP, `SMTP AnalogX Proxy (\d+(?:\.\d+)+)`, "AnalogX", "Proxy", "AnalogX Proxy", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:69, 83, 99
+	{"argosoft", onSMTP, `ArGoSoft Mail Server.*, Version \S+ \((\d+(?:\.\d+)+)\)`, "ArGoSoft", "Mail Server", "ArGoSoft Mail Server", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:116
+	{"appleshare-ip", onSMTP, `AppleShare IP Mail Server (\d+(?:\.\d+)+) SMTP Server Ready`, "Apple", "AppleShare IP Mail Server", "AppleShare IP", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:127
+	{"checkpoint-fw1", onSMTP, `^CheckPoint FireWall-1 secure E?SMTP server`, "Check Point", "Firewall-1", "Check Point Firewall-1", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:186
+	{"csm", onSMTP, `^CSM Internet Mail Scanner SMTP-Gateway`, "CSM", "Internet Mail Scanner", "CSM Internet Mail Scanner", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:195
+	{"emwac-ims", onSMTP, `^\S+ IMS SMTP Receiver Version (\d+(?:\.\d+)+) Ready`, "EMWAC", "Internet Mail Services", "EMWAC IMS", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:205
+	{"eudora", onSMTP, `running Eudora Internet Mail Server (\d+(?:\.\d+)+)`, "Eudora", "Internet Mail Server", "Eudora Internet Mail Server", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:439
+	{"barracuda", onSMTP, `(?i)^barracuda\S* ESMTP \([0-9a-f]{32}\)$`, "Barracuda", "Email Security Gateway", "Barracuda", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:449
+	{"ftgate", onSMTP, `^\S+ FTGate server ready`, "Floosietek", "FTGate", "FTGate", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:458
+	{"fwtk-smap", onSMTP, `^\S+ SMTP/smap Ready\.`, "TIS", "FWTK", "TIS FWTK", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:467, 478, 490
+	{"groupwise", onSMTP, `GroupWise (?:Internet Agent|SMTP/MIME Daemon) (\d+(?:\.\d+)+)`, "Novell", "GroupWise", "GroupWise", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:502
+	{"ibm-vm", onSMTP, `running IBM VM SMTP (Level \w+|V\d+R\d+)`, "IBM", "VM", "IBM VM", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:529
+	{"james", onSMTP, `\(JAMES SMTP Server (\d+(?:\.\d+)+)\)`, "Apache", "James", "Apache James", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:580
+	{"mail-max", onSMTP, `\(Mail-Max Version (\d+(?:\.\d+)+),`, "Mail-Max", "Mail-Max", "Mail-Max", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:593, 604, 613
+	{"mailsite", onSMTP, `MailSite E?SMTP Receiver (?:Version (\d+(?:\.\d+)+) )?Ready`, "Rockliffe", "MailSite", "MailSite", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:622
+	{"mailsweeper", onSMTP, `MAILsweeper ESMTP Receiver Version (\d+(?:\.\d+)+)`, "Clearswift", "MAILsweeper", "MAILsweeper", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:744
+	{"merak", onSMTP, `(?i)^\S+ E?SMTP Merak (\d+(?:\.\d+)+);`, "Merak", "Mail Server", "IceWarp Mail Server", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:758
+	{"mercur", onSMTP, `^MERCUR SMTP-Server \(v(\d+\.\d)`, "Atrium Software", "MERCUR", "MERCUR", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:772, 785
+	{"mercury", onSMTP, `^\S+ Mercury(?:/32)? v?(\d+\.\w+) (?:E?SMTP|SMTP/ESMTP) server ready`, "", "Mercury Mail Transport System", "Mercury", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:799
+	{"navieg", onSMTP, `^\S+ SMTP NAVIEG (\d+(?:\.\d+)+);`, "Norton", "Antivirus for Gateways", "Norton Antivirus for Gateways", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:811, 823
+	{"netscape-ms", onSMTP, `\(Netscape Messaging Server (?:- Version )?(\d+(?:\.\d+)+)`, "Netscape", "Messaging Server", "Netscape Messaging Server", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:913, 924
+	{"ntmail", onSMTP, `(?:NTMail \(v|WindowsNT SMTP Server v)(\d+(?:\.\d+)+)/`, "Gordano", "NTMail", "NTMail", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:952
+	{"pmailserver", onSMTP, `ESMTP PMailServer (?:\[[^]]*\] )?(\d+(?:\.\d+)+);`, "A.K.I Software", "PMail Server", "PMail Server", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1083
+	{"post-office", onSMTP, `(?i)\(post\.office v(\d+(?:\.\d+)+) release`, "", "Post.Office", "Post.Office", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1097
+	{"raptor", onSMTP, `^\S+ Generic SMTP handler$`, "", "raptor", "Raptor", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:1104
+	{"sap", onSMTP, `^\S+ SAP (\d+\.\d+\(\d+\)) ESMTP service ready`, "SAP", "SMTP", "SAP", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1656
+	{"sims", onSMTP, `\(Sun Internet Mail Server sims\.(\S+)\)`, "Sun", "Internet Mail Server", "Sun Internet Mail Server", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1670
+	{"ecelerity", onSMTP, `ESMTP ecelerity (\d+(?:\.\d+)+) r\(`, "Ecelerity", "Ecelerity Mail Server", "Ecelerity", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1686
+	{"slmail", onSMTP, `(?i)SMTP Server SLmail v?(\d+(?:\.\d+)+) Ready`, "Seattle Labs", "SLMail", "SLMail", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1698, 1707
+	{"symantec-mss", onSMTP, `ESMTP Symantec Mail Security$`, "Symantec", "Mail Security for SMTP", "Symantec", 0, nil, 0, nil, ""},
+	{"symantec-smg", onSMTP, `ESMTP Symantec Messaging Gateway$`, "Symantec", "Messaging Gateway", "Symantec", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:1718
+	{"sonicwall", onSMTP, `(?i)ESMTP SonicWALL \((\d+(?:\.\d+)+)\)`, "SonicWall", "Email Security", "SonicWall", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1730
+	{"powermta", onSMTP, `\(PowerMTA\(TM\) v(\w+(?:\.\w+)+)\) ESMTP`, "port25", "PowerMTA", "PowerMTA", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1740
+	{"vopmail", onSMTP, `VOPmail ESMTP Receiver Version (\d+(?:\.\d+)+)`, "Vircom", "VOPMail", "VOPMail", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1750
+	{"vpop3", onSMTP, `^\S+ VPOP3 E?SMTP Server`, "Paul Smith Computer Services", "VPOP3", "VPOP3", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:1761, 1776, 1792
+	{"webshield", onSMTP, `(?:WebShield SMTP V|McAfee (?:WebShield|VirusScreen) ASaP v)(\d+(?:\.\d+)+)`, "McAfee", "WebShield", "McAfee WebShield", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1808
+	{"lyris", onSMTP, `ESMTP Lyris ListManager service ready`, "Lyris", "ListManager", "Lyris ListManager", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:1817, 1826
+	{"winroute", onSMTP, `ESMTP - WinRoute Pro (\d+(?:\.\d+)+)`, "", "WinRoute", "WinRoute", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1836, 1849
+	{"zmailer", onSMTP, `ZMailer Server (\d+(?:\.\d+)+) #\d+ ESMTP`, "ZMailer", "ZMailer", "ZMailer", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1875
+	{"communigate", onSMTP | onIMAP | onPOP3, `CommuniGate Pro (\d+(?:\.\d+)+)`, "Communigate", "Communigate Pro", "CommuniGate Pro", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1897
+	{"cellopoint", onSMTP, `^Cellopoint E-mail Firewall v(\d+(?:\.\d+)+)`, "Cellopoint", "E-mail Firewall", "Cellopoint", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1916
+	{"david-fx", onSMTP, `Service ready by David\.fx \((\d+)\) ESMTP Server \(Tobit\.Software`, "Tobit Software", "ESMTP", "Tobit David", 1, nil, 0, nil, ""},
+	// smtp_banners.xml:1888 (Twisted's default greeting)
+	{"twisted", onSMTP, `^\S+ NO UCE NO UBE NO RELAY PROBES ESMTP$`, "Twisted Matrix Labs", "ESMTP", "Twisted", 0, nil, 0, nil, ""},
+	// smtp_banners.xml:1926
+	{"perl-smtp", onSMTP, `^\S+ ESMTP Perl$`, "", "Perl", "Perl", 0, nil, 0, nil, ""},
 }
+
+// anyGroup as a rule's version group takes the first capture group that
+// took part in the match.
+const anyGroup = -1
 
 // compileBuiltins compiles the table, naming each rule "builtin:<name>".
 func compileBuiltins(table []builtinRule) ([]*rule, error) {
@@ -160,7 +291,7 @@ func compileBuiltins(table []builtinRule) ([]*rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fingerprint: built-in rule %q: %w", b.name, err)
 		}
-		if b.version > re.NumSubexp() {
+		if b.version > re.NumSubexp() || b.version < anyGroup {
 			return nil, fmt.Errorf("fingerprint: built-in rule %q: version group %d > %d groups", b.name, b.version, re.NumSubexp())
 		}
 		lit, fold := requiredLiteral(b.pattern)
@@ -242,6 +373,20 @@ func postDominoBrand(fp *Fingerprint, line string, m []int) bool {
 	case "IBM":
 		fp.Vendor, fp.Product = "IBM", "IBM Domino"
 	default:
+		fp.Vendor, fp.Product = "IBM", "Lotus Domino"
+		if strings.Contains(line, "Domino Build") {
+			fp.Vendor = "Lotus"
+		}
+	}
+	return true
+}
+
+// postDominoRelease names the maker of a Domino release that does not say
+// its brand (the IMAP greeting): IBM up to release 9, HCL from release 10
+// (HCL took Domino over in 2019), as Recog names them.
+func postDominoRelease(fp *Fingerprint, line string, m []int) bool {
+	v := group(line, m, 1)
+	if major, _, _ := strings.Cut(v, "."); len(major) == 1 && major[0] >= '1' && major[0] <= '9' {
 		fp.Vendor, fp.Product = "IBM", "Lotus Domino"
 	}
 	return true
