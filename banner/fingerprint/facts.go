@@ -51,19 +51,20 @@ func (f Field) String() string {
 type Facts struct {
 	// Protocol is "imap", "pop3" or "smtp" or an alias CanonicalProto
 	// knows; "" guesses from the greeting's prefix.
-	Protocol string
-	Greeting string
+	Protocol string `json:"protocol,omitempty"`
+	Greeting string `json:"greeting,omitempty"`
 	// CapsBefore and CapsAfter are the capability lists before and after
 	// TLS, as the banner stage records them.
-	CapsBefore, CapsAfter []string
-	ID                    string
-	Help                  string
-	Error                 string
-	Goodbye               string
-	StartTLS              string
-	CertSubject           string
-	CertIssuer            string
-	APOP                  string
+	CapsBefore  []string `json:"caps_before,omitempty"`
+	CapsAfter   []string `json:"caps_after,omitempty"`
+	ID          string   `json:"id,omitempty"`
+	Help        string   `json:"help,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	Goodbye     string   `json:"goodbye,omitempty"`
+	StartTLS    string   `json:"starttls,omitempty"`
+	CertSubject string   `json:"cert_subject,omitempty"`
+	CertIssuer  string   `json:"cert_issuer,omitempty"`
+	APOP        string   `json:"apop,omitempty"`
 }
 
 // maxFieldLines bounds the lines of one field a rule looks at.

@@ -50,6 +50,67 @@ type when struct {
 // general ones (Exchange Online before on-premises Exchange, IIS before the
 // Exchange SMTP rule).
 var builtinRules = []builtinRule{
+	// Rules over the other facts of the dialogue come first: where they
+	// match they are the software's own words (an ID reply, a CAPA
+	// IMPLEMENTATION line, a keyword only one implementation sends), and
+	// often carry the fuller version. Each was written from the transcript
+	// of a real server in testdata/transcripts.jsonl (the lab's Debian 12
+	// packages, scripts/lab/mailservers.sh), named in its comment.
+	//
+	// Cyrus IMAP 3.6.1: * ID ("name" "Cyrus IMAPD" "version" "3.6.1-Debian-..." ... "os" "Linux" ...)
+	{"cyrus-id", onIMAP, `^\* ID \(.*"name" "Cyrus IMAPD"`,
+		"Carnegie Mellon University", "Cyrus IMAP", "Cyrus", 0, postID, FieldID, nil, ""},
+	// Dovecot 2.3.19: * ID ("name" "Dovecot")
+	{"dovecot-id", onIMAP, `^\* ID \(.*"name" "Dovecot"`,
+		"Dovecot", "Dovecot", "Dovecot", 0, postID, FieldID, nil, ""},
+	// GNU Mailutils 3.15 imap4d lists ID but refuses it before login: "a002 BAD ID Wrong state".
+	{"mailutils-id", onIMAP, `^\S+ BAD ID Wrong state$`,
+		"GNU", "Mailutils", "GNU Mailutils", 0, nil, FieldID, nil, ""},
+	// GNU Mailutils 3.15 imap4d: "* BYE Session terminating." after an "* OK IMAP4rev1" greeting.
+	{"mailutils-imap-bye", onIMAP, `^\* BYE Session terminating\.$`,
+		"GNU", "Mailutils", "GNU Mailutils", 0, nil, FieldGoodbye, []when{{FieldGreeting, `^IMAP4rev1$`}}, ""},
+	// Courier-IMAP 5.0.13: "* BYE Courier-IMAP server shutting down".
+	{"courier-imap-bye", onIMAP, `^\* BYE Courier-IMAP server shutting down$`,
+		"Double Precision", "Courier IMAP", "Courier", 0, nil, FieldGoodbye, nil, ""},
+	// Cyrus POP3 3.6.1: CAPA "IMPLEMENTATION Cyrus POP3 3.6.1-Debian-3.6.1-4+deb12u5".
+	{"cyrus-pop3-capa", onPOP3, `^IMPLEMENTATION Cyrus POP3 v?(\S+)`,
+		"Carnegie Mellon University", "Cyrus POP", "Cyrus", 1, nil, FieldCapabilities, nil, ""},
+	// Courier POP3 1.0.16: CAPA "IMPLEMENTATION Courier Mail Server".
+	{"courier-pop3-capa", onPOP3, `^IMPLEMENTATION Courier Mail Server$`,
+		"Double Precision", "Courier POP", "Courier", 0, nil, FieldCapabilities, nil, ""},
+	// GNU Mailutils 3.15 pop3d: CAPA "EXPIRENEVER" (sic, RFC 2449 spells "EXPIRE NEVER").
+	{"mailutils-pop3-capa", onPOP3, `^EXPIRENEVER$`,
+		"GNU", "Mailutils", "GNU Mailutils", 0, nil, FieldCapabilities, nil, ""},
+	// Courier MTA 1.0.16 esmtpd: "220 vm ESMTP" names nothing; EHLO lists "XVERP=Courier".
+	{"courier-esmtp", onSMTP, `^XVERP=Courier$`,
+		"Double Precision", "Courier MTA", "Courier", 0, nil, FieldCapabilities, nil, ""},
+	// Exim 4.96: the PIPECONNECT keyword (X_PIPE_CONNECT before 4.94) is Exim's alone.
+	{"exim-pipeconnect", onSMTP, `^(?:PIPECONNECT|X_PIPE_CONNECT)$`,
+		"Exim", "Exim", "Exim", 0, nil, FieldCapabilities, nil, ""},
+	// Sendmail 8.17.1.9: HELP without a help file: "502 5.3.0 Sendmail 8.17.1.9 -- HELP not implemented".
+	{"sendmail-help", onSMTP, `^(?:\d\.\d\.\d )?Sendmail (\d+\.\d+(?:\.\d+)*)`,
+		"Sendmail", "Sendmail", "Sendmail", 1, nil, FieldHelp, nil, ""},
+	// OpenSMTPD 6.8: "214-2.0.0 This is OpenSMTPD".
+	{"opensmtpd-help", onSMTP, `^(?:\d\.\d\.\d )?This is OpenSMTPD$`,
+		"OpenBSD", "OpenSMTPD", "OpenSMTPD", 0, nil, FieldHelp, nil, ""},
+	// Postfix 3.7 has no HELP: "500 5.5.2 Error: command not recognized".
+	{"postfix-help", onSMTP, `^5\.5\.2 Error: command not recognized$`,
+		"Postfix", "Postfix", "Postfix", 0, nil, FieldHelp, nil, ""},
+	// Self-signed certificates the software makes by default: Courier's
+	// mk*cert from imapd.cnf/pop3d.cnf/esmtpd.cnf, Dovecot's mkcert.sh from
+	// dovecot-openssl.cnf.
+	{"courier-cert", onIMAP | onPOP3 | onSMTP, `(?:^|,)O=Courier Mail Server(?:,|$)`,
+		"Double Precision", "", "Courier", 0, nil, FieldCertificate, nil, ""},
+	{"dovecot-cert", onIMAP | onPOP3, `(?:^|,)O=Dovecot mail server(?:,|$)`,
+		"Dovecot", "Dovecot", "Dovecot", 0, nil, FieldCertificate, nil, ""},
+	// perdition 2.2 (IMAP and POP3 proxy): "* OK [CAPABILITY IMAP4 IMAP4REV1] perdition ready on ...",
+	// "+OK POP3 perditon ready on ..." (sic).
+	{"perdition", onIMAP | onPOP3, `^(?:POP3 )?perditi?on ready on `,
+		"Horms", "perdition", "perdition", 0, nil, 0, nil, ""},
+	// aiosmtpd 1.4.3: "220 host Python SMTP 1.4.3".
+	{"aiosmtpd", onSMTP, `^\S+ Python SMTP (\d+(?:\.\d+)+\S*)$`,
+		"aio-libs", "aiosmtpd", "aiosmtpd", 1, nil, 0, nil, ""},
+
 	// Microsoft Exchange and Exchange Online, IMAP and POP3. Exchange 2013 and
 	// later append the base64 of the serving host's name in UTF-16LE; in
 	// Microsoft 365 that host is in outlook.com or exchangelabs.com.
@@ -390,6 +451,62 @@ func postDominoRelease(fp *Fingerprint, line string, m []int) bool {
 		fp.Vendor, fp.Product = "IBM", "Lotus Domino"
 	}
 	return true
+}
+
+// postID takes version and OS from an IMAP ID reply (RFC 2971 field
+// names "version" and "os").
+func postID(fp *Fingerprint, line string, m []int) bool {
+	fp.Version = idValue(line, "version")
+	fp.OS = idValue(line, "os")
+	return true
+}
+
+// idValue returns the value of key in an ID reply's list of quoted
+// strings ("name" "Cyrus IMAPD" "version" "3.6.1"), "" if absent. Keys
+// match case-insensitively (RFC 2971 §3.3); literals and NIL count as
+// empty.
+func idValue(line, key string) string {
+	open := strings.IndexByte(line, '(')
+	if open < 0 {
+		return ""
+	}
+	s := line[open+1:]
+	var prev string
+	for i := 0; s != ""; i++ {
+		s = strings.TrimLeft(s, " ")
+		var tok string
+		switch {
+		case strings.HasPrefix(s, `"`):
+			end := 1
+			for end < len(s) && s[end] != '"' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(s) {
+				return ""
+			}
+			tok, s = s[1:end], s[end+1:]
+		default:
+			sp := strings.IndexAny(s, " )")
+			if sp < 0 {
+				return ""
+			}
+			tok, s = "", s[sp:]
+			if s[0] == ')' {
+				return ""
+			}
+		}
+		if i%2 == 1 && strings.EqualFold(prev, key) {
+			return tok
+		}
+		prev = tok
+		if strings.HasPrefix(s, ")") {
+			return ""
+		}
+	}
+	return ""
 }
 
 // postKerioProduct names the product: Kerio MailServer was renamed Kerio

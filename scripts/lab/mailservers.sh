@@ -53,7 +53,6 @@ readonly SERVICES="
 198.18.64.10 10025 smtp exim
 198.18.64.10 10465 smtps exim
 198.18.64.11 10025 smtp opensmtpd
-198.18.64.11 10465 smtps opensmtpd
 198.18.64.12 10025 smtp sendmail
 198.18.64.12 10587 submission sendmail
 198.18.64.13 10143 imap cyrus
@@ -159,7 +158,11 @@ up() {
 	# OpenSMTPD 6.8: its queue is the compiled-in /var/spool/smtpd, its chroot /var/lib/opensmtpd/empty.
 	mkdir -p "$RUN/opensmtpd" /var/lib/opensmtpd/empty
 	render smtpd.conf "$RUN/opensmtpd/smtpd.conf"
-	install -m 0600 "$LAB_DIR/key.pem" "$RUN/opensmtpd/key.pem"
+	# OpenSMTPD 6.8's privilege-separated RSA signing fails with OpenSSL 3 ("EVP lib"): an ECDSA
+	# certificate of its own.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 365 -nodes \
+		-subj /CN=opensmtpd.lab.mailscan.test -keyout "$RUN/opensmtpd/key.pem" -out "$RUN/opensmtpd/cert.pem" 2>/dev/null
+	chmod 0600 "$RUN/opensmtpd/key.pem"
 	chmod 0644 "$RUN/opensmtpd/smtpd.conf"
 	start opensmtpd "$ROOT/opensmtpd/usr/sbin/smtpd" -d -f "$RUN/opensmtpd/smtpd.conf"
 
