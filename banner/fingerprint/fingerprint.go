@@ -33,8 +33,12 @@ type Evidence struct {
 	Text  string `json:"text"`
 }
 
-// maxEvidence bounds the text of one piece of evidence.
-const maxEvidence = 160
+// maxEvidence bounds the text of one piece of evidence, maxEvidenceItems
+// the built-in rules that add theirs to one fingerprint.
+const (
+	maxEvidence      = 160
+	maxEvidenceItems = 6
+)
 
 func evidence(rule string, f Field, text string) Evidence {
 	if len(text) > maxEvidence {
@@ -304,7 +308,7 @@ func (m *Matcher) Match(proto, greeting string) (Fingerprint, bool) {
 // MatchFacts returns the fingerprint of a dialogue's facts. The first
 // built-in rule that matches (table order: specific before general) names
 // vendor, product and family; later built-in rules of the same family add
-// a version or OS the first did not have, and their evidence. The first
+// their evidence, and a version or OS the first did not have. The first
 // Recog pattern matching the greeting is merged in (see Merge). It returns
 // false when nothing matches or the protocol is unknown.
 func (m *Matcher) MatchFacts(f *Facts) (Fingerprint, bool) {
@@ -321,11 +325,8 @@ func (m *Matcher) MatchFacts(f *Facts) (Fingerprint, bool) {
 	var b Fingerprint
 	bok := false
 	for _, r := range m.builtin[p] {
-		if bok && r.family != b.Family {
+		if bok && (r.family != b.Family || len(b.Evidence) >= maxEvidenceItems) {
 			continue
-		}
-		if bok && b.Version != "" && (b.OS != "" || r.os == "") {
-			continue // nothing this rule could add
 		}
 		fp, ok := r.match(p, f, m.noPrefilter)
 		if !ok {
@@ -338,16 +339,13 @@ func (m *Matcher) MatchFacts(f *Facts) (Fingerprint, bool) {
 		if fp.Family != b.Family {
 			continue
 		}
-		added := false
-		if b.Version == "" && fp.Version != "" {
-			b.Version, added = fp.Version, true
+		if b.Version == "" {
+			b.Version = fp.Version
 		}
-		if b.OS == "" && fp.OS != "" {
-			b.OS, added = fp.OS, true
+		if b.OS == "" {
+			b.OS = fp.OS
 		}
-		if added {
-			b.Evidence = append(b.Evidence, fp.Evidence...)
-		}
+		b.Evidence = append(b.Evidence, fp.Evidence...)
 	}
 	var rf Fingerprint
 	rok := false
