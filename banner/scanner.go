@@ -209,7 +209,6 @@ type scan struct {
 	leaf       *x509.Certificate
 	tlsVersion uint16
 	announced  string // the host name the server announced (SMTP)
-	imapTag    int
 }
 
 // cleartextSide is what a cleartext client learned before STARTTLS.
@@ -305,15 +304,7 @@ func (x *scan) connect(ctx context.Context, t Target) bool {
 //
 //go:noinline
 func (x *scan) dialogue() {
-	var err error
-	switch x.r.Protocol.Family() {
-	case "imap":
-		err = x.imap()
-	case "pop3":
-		err = x.pop3()
-	default:
-		err = x.smtp()
-	}
+	err := x.converse(newDialect(x.r.Protocol.Base()))
 	x.r.Status = statusOf(err)
 	if err != nil {
 		x.r.Error = err.Error()
