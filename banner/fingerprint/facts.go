@@ -70,63 +70,88 @@ type Facts struct {
 // maxFieldLines bounds the lines of one field a rule looks at.
 const maxFieldLines = 64
 
-// eachLine calls fn with every line field offers to rules, stopping when fn
-// returns true; it reports whether fn did. It allocates nothing.
-func (f *Facts) eachLine(p proto, field Field, fn func(string) bool) bool {
-	switch field {
-	case FieldGreeting:
-		return eachSplit(f.Greeting, func(l string) bool {
-			if s := normalizeLine(p, l); s != "" {
-				return fn(s)
-			}
-			return false
-		})
-	case FieldCapabilities:
-		n := 0
-		for _, list := range [2][]string{f.CapsBefore, f.CapsAfter} {
-			for _, c := range list {
-				if n++; n > 2*maxFieldLines {
-					return false
-				}
-				if fn(c) {
-					return true
-				}
-			}
-		}
-		return false
-	case FieldHelp:
-		return eachSplit(f.Help, func(l string) bool {
-			if s := normalizeLine(protoSMTP, l); s != "" {
-				return fn(s)
-			}
-			return false
-		})
-	case FieldID:
-		return eachSplit(f.ID, fn)
-	case FieldError:
-		return eachSplit(f.Error, fn)
-	case FieldGoodbye:
-		return eachSplit(f.Goodbye, fn)
-	case FieldStartTLS:
-		return eachSplit(f.StartTLS, fn)
-	case FieldCertificate:
-		return (f.CertSubject != "" && fn(f.CertSubject)) || (f.CertIssuer != "" && fn(f.CertIssuer))
-	case FieldAPOP:
-		return f.APOP != "" && fn(f.APOP)
-	}
-	return false
+// view is one MatchFacts call's look at the facts: every field cut into
+// the lines rules read, once, into buffers on the caller's stack, so that
+// trying a hundred rules costs no allocation and no repeated cutting.
+type view struct {
+	before, after                      []string
+	apop                               [1]string
+	na                                 int
+	ng, nh, ni, ne, nb, ns, nc         int
+	gbuf, hbuf, ibuf, ebuf, bbuf, sbuf [viewLines]string
+	cbuf                               [2]string
 }
 
-// eachSplit calls fn on each non-empty line of s (at most maxFieldLines),
-// trailing CR and blanks removed.
-func eachSplit(s string, fn func(string) bool) bool {
-	for n := 0; s != "" && n < maxFieldLines; n++ {
+// viewLines bounds the lines of one text field a rule looks at.
+const viewLines = 16
+
+func (v *view) init(f *Facts, p proto) {
+	v.before, v.after = capped(f.CapsBefore), capped(f.CapsAfter)
+	if f.APOP != "" {
+		v.apop[0], v.na = f.APOP, 1
+	}
+	v.ng = splitInto(&v.gbuf, f.Greeting, p)
+	v.nh = splitInto(&v.hbuf, f.Help, protoSMTP)
+	v.ni = splitInto(&v.ibuf, f.ID, protoUnknown)
+	v.ne = splitInto(&v.ebuf, f.Error, protoUnknown)
+	v.nb = splitInto(&v.bbuf, f.Goodbye, protoUnknown)
+	v.ns = splitInto(&v.sbuf, f.StartTLS, protoUnknown)
+	for _, c := range [2]string{f.CertSubject, f.CertIssuer} {
+		if c != "" {
+			v.cbuf[v.nc] = c
+			v.nc++
+		}
+	}
+}
+
+func capped(list []string) []string {
+	if len(list) > maxFieldLines {
+		return list[:maxFieldLines]
+	}
+	return list
+}
+
+// lines returns the lines of field, in up to two slices.
+func (v *view) lines(field Field) (a, b []string) {
+	switch field {
+	case FieldGreeting:
+		return v.gbuf[:v.ng], nil
+	case FieldCapabilities:
+		return v.before, v.after
+	case FieldHelp:
+		return v.hbuf[:v.nh], nil
+	case FieldID:
+		return v.ibuf[:v.ni], nil
+	case FieldError:
+		return v.ebuf[:v.ne], nil
+	case FieldGoodbye:
+		return v.bbuf[:v.nb], nil
+	case FieldStartTLS:
+		return v.sbuf[:v.ns], nil
+	case FieldCertificate:
+		return v.cbuf[:v.nc], nil
+	case FieldAPOP:
+		return v.apop[:v.na], nil
+	}
+	return nil, nil
+}
+
+// splitInto stores in dst the non-empty lines of s (as many as fit),
+// trailing CR and blanks removed and, for a protocol, cut as normalizeLine
+// cuts them; it returns how many.
+func splitInto(dst *[viewLines]string, s string, p proto) int {
+	n := 0
+	for s != "" && n < len(dst) {
 		line, rest, _ := strings.Cut(s, "\n")
 		s = rest
 		line = strings.TrimRight(line, " \t\r")
-		if line != "" && fn(line) {
-			return true
+		if p != protoUnknown {
+			line = normalizeLine(p, line)
+		}
+		if line != "" {
+			dst[n] = line
+			n++
 		}
 	}
-	return false
+	return n
 }

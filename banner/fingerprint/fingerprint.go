@@ -110,9 +110,11 @@ type rule struct {
 
 	// lit is a substring every match contains (see requiredLiteral); a line
 	// without it is skipped before the regexp runs. litFold means the literal
-	// was compiled case-insensitively.
+	// was compiled case-insensitively. more are further required literals,
+	// checked after lit (requiredLiterals).
 	lit     string
 	litFold bool
+	more    []literal
 
 	// also are further conditions on other fields, all of which must hold.
 	also []*cond
@@ -155,7 +157,17 @@ func prefilter(lit string, fold bool, line string) bool {
 	return containsFoldASCII(line, lit)
 }
 
-func (r *rule) prefilter(line string) bool { return prefilter(r.lit, r.litFold, line) }
+func (r *rule) prefilter(line string) bool {
+	if !prefilter(r.lit, r.litFold, line) {
+		return false
+	}
+	for _, l := range r.more {
+		if !prefilter(l.s, l.fold, line) {
+			return false
+		}
+	}
+	return true
+}
 
 // build turns a match of r against line into a Fingerprint.
 func (r *rule) build(line string, m []int) (Fingerprint, bool) {
@@ -177,48 +189,50 @@ func (r *rule) build(line string, m []int) (Fingerprint, bool) {
 	return fp, true
 }
 
-// match tries r on facts: the first line of r.field that matches and passes
-// post, with every further condition holding. skipPre disables the literal
-// prefilter.
-func (r *rule) match(p proto, f *Facts, skipPre bool) (Fingerprint, bool) {
-	var out Fingerprint
-	var ok bool
-	f.eachLine(p, r.field, func(line string) bool {
-		if !skipPre && !r.prefilter(line) {
-			return false
+// match tries r on the facts of v: the first line of r.field that matches
+// and passes post, with every further condition holding. skipPre disables
+// the literal prefilter.
+func (r *rule) match(v *view, skipPre bool) (Fingerprint, bool) {
+	a, b := v.lines(r.field)
+	for _, lines := range [2][]string{a, b} {
+		for _, line := range lines {
+			if !skipPre && !r.prefilter(line) || !r.re.MatchString(line) {
+				continue
+			}
+			m := r.re.FindStringSubmatchIndex(line)
+			fp, ok := r.build(line, m)
+			if !ok {
+				continue
+			}
+			fp.Evidence = append(make([]Evidence, 0, 1+len(r.also)), evidence(r.name, r.field, line[m[0]:m[1]]))
+			for _, c := range r.also {
+				seen, ok := c.find(v, skipPre)
+				if !ok {
+					return Fingerprint{}, false
+				}
+				fp.Evidence = append(fp.Evidence, evidence(r.name, c.field, seen))
+			}
+			return fp, true
 		}
-		if !r.re.MatchString(line) {
-			return false
-		}
-		m := r.re.FindStringSubmatchIndex(line)
-		fp, good := r.build(line, m)
-		if !good {
-			return false
-		}
-		fp.Evidence = append(make([]Evidence, 0, 1+len(r.also)), evidence(r.name, r.field, line[m[0]:m[1]]))
-		out, ok = fp, true
-		return true
-	})
-	if !ok {
-		return Fingerprint{}, false
 	}
-	for _, c := range r.also {
-		var seen string
-		if !f.eachLine(p, c.field, func(line string) bool {
+	return Fingerprint{}, false
+}
+
+// find returns the text matching c in the first line of its field that
+// has it.
+func (c *cond) find(v *view, skipPre bool) (string, bool) {
+	a, b := v.lines(c.field)
+	for _, lines := range [2][]string{a, b} {
+		for _, line := range lines {
 			if !skipPre && !prefilter(c.lit, c.litFold, line) {
-				return false
+				continue
 			}
 			if loc := c.re.FindStringIndex(line); loc != nil {
-				seen = line[loc[0]:loc[1]]
-				return true
+				return line[loc[0]:loc[1]], true
 			}
-			return false
-		}) {
-			return Fingerprint{}, false
 		}
-		out.Evidence = append(out.Evidence, evidence(r.name, c.field, seen))
 	}
-	return out, true
+	return "", false
 }
 
 // group returns capture group i of line, or "" if it did not take part.
@@ -322,13 +336,15 @@ func (m *Matcher) MatchFacts(f *Facts) (Fingerprint, bool) {
 	if p == protoUnknown {
 		return Fingerprint{}, false
 	}
+	var v view
+	v.init(f, p)
 	var b Fingerprint
 	bok := false
 	for _, r := range m.builtin[p] {
 		if bok && (r.family != b.Family || len(b.Evidence) >= maxEvidenceItems) {
 			continue
 		}
-		fp, ok := r.match(p, f, m.noPrefilter)
+		fp, ok := r.match(&v, m.noPrefilter)
 		if !ok {
 			continue
 		}
@@ -350,7 +366,7 @@ func (m *Matcher) MatchFacts(f *Facts) (Fingerprint, bool) {
 	var rf Fingerprint
 	rok := false
 	for _, r := range m.recog[p] {
-		if rf, rok = r.match(p, f, m.noPrefilter); rok {
+		if rf, rok = r.match(&v, m.noPrefilter); rok {
 			break
 		}
 	}

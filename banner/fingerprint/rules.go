@@ -85,7 +85,7 @@ var builtinRules = []builtinRule{
 	{"courier-esmtp", onSMTP, `^XVERP=Courier$`,
 		"Double Precision", "Courier MTA", "Courier", 0, nil, FieldCapabilities, nil, ""},
 	// Exim 4.96: the PIPECONNECT keyword (X_PIPE_CONNECT before 4.94) is Exim's alone.
-	{"exim-pipeconnect", onSMTP, `^(?:PIPECONNECT|X_PIPE_CONNECT)$`,
+	{"exim-pipeconnect", onSMTP, `^(?:X_)?PIPE_?CONNECT$`,
 		"Exim", "Exim", "Exim", 0, nil, FieldCapabilities, nil, ""},
 	// Sendmail 8.17.1.9: HELP without a help file: "502 5.3.0 Sendmail 8.17.1.9 -- HELP not implemented".
 	{"sendmail-help", onSMTP, `^(?:\d\.\d\.\d )?Sendmail (\d+\.\d+(?:\.\d+)*)`,
@@ -205,10 +205,15 @@ var builtinRules = []builtinRule{
 		"Microsoft", "Exchange Server", "Microsoft Exchange", 1, nil, 0, nil, ""},
 	{"opensmtpd", onSMTP, `^\S+ ESMTP OpenSMTPD$`,
 		"OpenBSD", "OpenSMTPD", "OpenSMTPD", 0, nil, 0, nil, ""},
-	{"exim", onSMTP, `(?i)(?:^|\s)(?:ESMTP \(?Exim(?: (\d+\.\d+(?:[._-]\w+)*|\d+))?(?:[\s)]|$)|Exim ESMTP Service)`,
+	{"exim", onSMTP, `(?i)(?:^|\s)ESMTP \(?Exim(?: (\d+\.\d+(?:[._-]\w+)*|\d+))?(?:[\s)]|$)`,
 		"Exim", "Exim", "Exim", 1, nil, 0, nil, ""},
-	{"postfix", onSMTP, `^(?:\S+ +)?(?:E?SMTP(?: .*)? )?Postfix(?: (\d+\.\d+(?:\.\d+)*))?(?: \(.*\))?$|\(\w+/Postfix; see https://mailinabox\.email/\)`,
+	{"exim-service", onSMTP, `(?i)^\S+ Exim ESMTP Service`,
+		"Exim", "Exim", "Exim", 0, nil, 0, nil, ""},
+	{"postfix", onSMTP, `^(?:\S+ +)?(?:E?SMTP(?: .*)? )?Postfix(?: (\d+\.\d+(?:\.\d+)*))?(?: \(.*\))?$`,
 		"Postfix", "Postfix", "Postfix", 1, nil, 0, nil, ""},
+	// Mail-in-a-Box's greeting names the Postfix it runs.
+	{"postfix-mailinabox", onSMTP, `\(\w+/Postfix; see https://mailinabox\.email/\)`,
+		"Postfix", "Postfix", "Postfix", 0, nil, 0, nil, ""},
 	{"sendmail-metainfo", onSMTP, `ESMTP MetaInfo Sendmail .*\(Berkeley (\d+\.\d+(?:\.\d+)*)\)`,
 		"MetaInfo", "Sendmail", "Sendmail", 1, nil, 0, nil, ""},
 	{"intrastore", onSMTP, `\(IntraStore TurboSendmail\) ESMTP`,
@@ -289,7 +294,8 @@ var builtinRules = []builtinRule{
 	// smtp_banners.xml:811, 823
 	{"netscape-ms", onSMTP, `\(Netscape Messaging Server (?:- Version )?(\d+(?:\.\d+)+)`, "Netscape", "Messaging Server", "Netscape Messaging Server", 1, nil, 0, nil, ""},
 	// smtp_banners.xml:913, 924
-	{"ntmail", onSMTP, `(?:NTMail \(v|WindowsNT SMTP Server v)(\d+(?:\.\d+)+)/`, "Gordano", "NTMail", "NTMail", 1, nil, 0, nil, ""},
+	{"ntmail", onSMTP, `NTMail \(v(\d+(?:\.\d+)+)/`, "Gordano", "NTMail", "NTMail", 1, nil, 0, nil, ""},
+	{"ntmail-nt", onSMTP, `WindowsNT SMTP Server v(\d+(?:\.\d+)+)/`, "Gordano", "NTMail", "NTMail", 1, nil, 0, nil, ""},
 	// smtp_banners.xml:952
 	{"pmailserver", onSMTP, `ESMTP PMailServer (?:\[[^]]*\] )?(\d+(?:\.\d+)+);`, "A.K.I Software", "PMail Server", "PMail Server", 1, nil, 0, nil, ""},
 	// smtp_banners.xml:1083
@@ -316,7 +322,8 @@ var builtinRules = []builtinRule{
 	// smtp_banners.xml:1750
 	{"vpop3", onSMTP, `^\S+ VPOP3 E?SMTP Server`, "Paul Smith Computer Services", "VPOP3", "VPOP3", 0, nil, 0, nil, ""},
 	// smtp_banners.xml:1761, 1776, 1792
-	{"webshield", onSMTP, `(?:WebShield SMTP V|McAfee (?:WebShield|VirusScreen) ASaP v)(\d+(?:\.\d+)+)`, "McAfee", "WebShield", "McAfee WebShield", 1, nil, 0, nil, ""},
+	{"webshield", onSMTP, `WebShield SMTP V(\d+(?:\.\d+)+)`, "McAfee", "WebShield", "McAfee WebShield", 1, nil, 0, nil, ""},
+	{"webshield-asap", onSMTP, `McAfee (?:WebShield|VirusScreen) ASaP v(\d+(?:\.\d+)+)`, "McAfee", "WebShield", "McAfee WebShield", 1, nil, 0, nil, ""},
 	// smtp_banners.xml:1808
 	{"lyris", onSMTP, `ESMTP Lyris ListManager service ready`, "Lyris", "ListManager", "Lyris ListManager", 0, nil, 0, nil, ""},
 	// smtp_banners.xml:1817, 1826
@@ -355,13 +362,13 @@ func compileBuiltins(table []builtinRule) ([]*rule, error) {
 		if b.version > re.NumSubexp() || b.version < anyGroup {
 			return nil, fmt.Errorf("fingerprint: built-in rule %q: version group %d > %d groups", b.name, b.version, re.NumSubexp())
 		}
-		lit, fold := requiredLiteral(b.pattern)
+		lit, fold, more := literalsOf(b.pattern)
 		field := b.field
 		if field == 0 {
 			field = FieldGreeting
 		}
 		r := &rule{
-			name: "builtin:" + b.name, protos: b.protos, field: field, re: re, lit: lit, litFold: fold,
+			name: "builtin:" + b.name, protos: b.protos, field: field, re: re, lit: lit, litFold: fold, more: more,
 			vendor: b.vendor, product: b.product, family: b.family, os: b.os, version: b.version, post: b.post,
 		}
 		for _, w := range b.also {
