@@ -32,10 +32,13 @@ die() {
 	exit 1
 }
 
-: "${LAB_DIR:?set LAB_DIR (scripts/lab.sh env)}" "${LAB_TARGET_NS:?set LAB_TARGET_NS (scripts/lab.sh env)}"
 ROOT=${MAILSERVERS_ROOT:-/var/cache/mailscan-lab/mailservers}
-RUN=$LAB_DIR/mailservers
-MROOT=$ROOT/root
+RUN=${LAB_DIR:-}/mailservers
+
+need_lab() {
+	[[ -n ${LAB_DIR:-} && -n ${LAB_TARGET_NS:-} ]] || die "set LAB_DIR and LAB_TARGET_NS (scripts/lab.sh env)"
+	[[ $EUID -eq 0 ]] || die "must run as root"
+}
 
 # Packages unpacked, by the directory they go to (one per server: their files overlap).
 declare -A PKGS=(
@@ -282,11 +285,10 @@ list() {
 	printf '%s\n' "$SERVICES" | sed '/^$/d'
 }
 
-[[ $EUID -eq 0 ]] || die "must run as root"
 case ${1:-} in
-up) up ;;
-down) down ;;
+up) need_lab && up ;;
+down) need_lab && down ;;
 list) list ;;
-fetch) fetch ;;
+fetch) [[ $EUID -eq 0 ]] || die "must run as root" && fetch ;;
 *) die "usage: $PROG up | down | list | fetch" ;;
 esac
