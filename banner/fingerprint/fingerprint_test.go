@@ -187,6 +187,10 @@ func TestMatchProtocols(t *testing.T) {
 		{"second SMTP line", "smtp", "220-mx.example.net\n220 mx.example.net ESMTP OpenSMTPD", "builtin:opensmtpd"},
 		{"empty greeting", "smtp", "", ""},
 		{"bare reply code", "smtp", "220", ""},
+		// The article is optional as a word (issue 11: the rule once said
+		// "^The?", which matched "Th" and missed the greeting without it).
+		{"exchange without the article", "imap", "* OK Microsoft Exchange IMAP4 service is ready.", "builtin:exchange"},
+		{"exchange, Th is no article", "pop3", "+OK Th Microsoft Exchange POP3 service is ready.", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
