@@ -307,9 +307,6 @@ func (m *Matcher) WithRecog(db *RecogDB) *Matcher {
 // the built-in rules; merging by specificity makes the order irrelevant.
 func (m *Matcher) WithRecogFirst(db *RecogDB) *Matcher { return m.WithRecog(db) }
 
-// maxGreetingLines bounds the work for a hostile multi-line greeting.
-const maxGreetingLines = 64
-
 // Match returns the fingerprint of greeting, the server's full first reply
 // line(s) as sent (e.g. "* OK [CAPABILITY IMAP4rev1] Dovecot ready."), for
 // protocol proto ("imap", "pop3" or "smtp"; "imaps", "pop3s", "smtps" and
@@ -421,19 +418,6 @@ func Merge(b, r Fingerprint) Fingerprint {
 	}
 	out.Evidence = append(append(make([]Evidence, 0, len(r.Evidence)+len(b.Evidence)), r.Evidence...), b.Evidence...)
 	return out
-}
-
-// splitGreeting appends to dst the text each line of greeting offers to the
-// rules (see the package documentation), skipping empty lines.
-func splitGreeting(p proto, greeting string, dst []string) []string {
-	for n := 0; greeting != "" && n < maxGreetingLines; n++ {
-		line, rest, _ := strings.Cut(greeting, "\n")
-		greeting = rest
-		if s := normalizeLine(p, line); s != "" {
-			dst = append(dst, s)
-		}
-	}
-	return dst
 }
 
 // normalizeLine strips the protocol's status prefix from one greeting line.
