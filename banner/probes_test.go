@@ -1,8 +1,11 @@
 package banner
 
 import (
+	"net"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -200,5 +203,68 @@ func TestProbesNeverLogIn(t *testing.T) {
 	}
 	for _, tc := range transcriptCases() {
 		run(tc.name, tc.proto, tc.implicit, tc.steps)
+	}
+}
+
+// writeLog records each Read the server side gets: over net.Pipe, one
+// Read returns data of one client Write, so the chunks show which commands
+// the client sent together.
+type writeLog struct {
+	net.Conn
+	mu     sync.Mutex
+	chunks []string
+}
+
+func (c *writeLog) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		c.chunks = append(c.chunks, string(p[:n]))
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// TestProbesPipelined: the probes add no round trip where the protocol
+// allows it: ID NIL travels in one write with LOGOUT, HELP with QUIT when
+// the server announces PIPELINING; without PIPELINING HELP goes alone
+// (OpenSMTPD refuses commands sent ahead of a reply).
+func TestProbesPipelined(t *testing.T) {
+	cases := probeCases()
+	byName := map[string]probeCase{}
+	for _, c := range cases {
+		byName[c.name] = c
+	}
+	opensmtpd := byName["opensmtpd: no PIPELINING, HELP and QUIT one at a time"]
+	opensmtpd.proto, opensmtpd.implicit = SMTP, false
+	for _, tt := range []struct {
+		tc        probeCase
+		together  string // one write holds all of it
+		aloneHELP bool   // HELP was a write of its own
+	}{
+		{byName["mailutils imap4d: ID refused before login"], "a002 ID NIL\r\na003 LOGOUT\r\n", false},
+		{byName["sendmail: HELP pipelined with QUIT states the version"], "HELP\r\nQUIT\r\n", false},
+		{opensmtpd, "", true},
+	} {
+		t.Run(tt.tc.name, func(t *testing.T) {
+			srv := &scriptServer{steps: tt.tc.steps}
+			var cc *writeLog
+			m := &memNet{serve: func(addr string, c net.Conn) {
+				cc = &writeLog{Conn: c}
+				srv.serve(addr, cc)
+			}}
+			r := scanOne(t, testConfig(m), m, tt.tc.proto)
+			if r.Status != StatusSuccess {
+				t.Fatalf("status %q (%s)", r.Status, r.Error)
+			}
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			if tt.together != "" && !slices.Contains(cc.chunks, tt.together) {
+				t.Errorf("writes %q, want %q in one", cc.chunks, tt.together)
+			}
+			if tt.aloneHELP && !slices.Contains(cc.chunks, "HELP\r\n") {
+				t.Errorf("writes %q, want HELP alone", cc.chunks)
+			}
+		})
 	}
 }
