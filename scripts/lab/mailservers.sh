@@ -149,7 +149,10 @@ up() {
 		-subj '/C=US/ST=NY/L=New York/O=Courier Mail Server/OU=Automatically-generated IMAP SSL key/CN=localhost/emailAddress=postmaster@example.com' \
 		-keyout "$RUN/courier.key" -out "$RUN/courier.crt" 2>/dev/null
 	cat "$RUN/courier.key" "$RUN/courier.crt" >"$RUN/courier.pem"
-	chmod 600 "$RUN/courier.pem" "$RUN/courier.key"
+	# couriertls runs as the courier group for IMAP and POP3.
+	chmod 600 "$RUN/courier.key"
+	chgrp courier "$RUN/courier.pem"
+	chmod 640 "$RUN/courier.pem"
 
 	# Exim 4.96: the daemon on 10025 (STARTTLS) and 10465 (TLS on connect).
 	mkdir -p "$RUN/exim/spool"
