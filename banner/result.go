@@ -145,9 +145,6 @@ type Probes struct {
 // back, so their fingerprints can be derived again with newer rules.
 func (r *Result) Facts() fingerprint.Facts {
 	f := fingerprint.Facts{Protocol: r.Protocol.Family(), Greeting: r.Greeting, APOP: r.APOPTimestamp}
-	if r.Protocol == "" {
-		f.Protocol = ""
-	}
 	if c := r.Capabilities; c != nil {
 		f.CapsBefore, f.CapsAfter = c.Before, c.After
 	}
