@@ -68,8 +68,8 @@ type Config struct {
 	// MaxBytes bounds all bytes read from one target. Default 64 KiB; at
 	// least MaxLineBytes.
 	MaxBytes int
-	// Matcher names the software behind a greeting. Default
-	// fingerprint.Builtin().
+	// Matcher names the software from the facts of the dialogue
+	// (Result.Facts). Default fingerprint.Builtin().
 	Matcher *fingerprint.Matcher
 	// RootCAs are the roots chains are verified against. Default: the
 	// system roots.
