@@ -12,6 +12,10 @@
 //
 // # Dialogues
 //
+// One driver (converse) runs every dialogue; each protocol is a small
+// dialect with the same five steps: greeting, capabilities, STARTTLS,
+// extra probes, goodbye.
+//
 // IMAP (Scanner.Scan on imap/imaps):
 //
 //  1. imaps: TLS handshake.
@@ -20,13 +24,15 @@
 //  3. "a001 CAPABILITY".
 //  4. If STARTTLS is listed (and the greeting was not PREAUTH):
 //     "a002 STARTTLS", TLS handshake, "a003 CAPABILITY".
-//  5. "LOGOUT" with the next tag.
+//  5. Where the capabilities list ID: "ID NIL" (RFC 2971), sent in one
+//     write with "LOGOUT", so the probe costs no round trip; else "LOGOUT"
+//     alone. Tags count on (a004, a005).
 //
 // POP3 (pop3/pop3s):
 //
 //  1. pop3s: TLS handshake.
 //  2. Greeting: "+OK" (APOP timestamp noted) or "-ERR" (refusal).
-//  3. "CAPA".
+//  3. "CAPA" (a "-ERR" reply is recorded: it tells servers apart).
 //  4. If STLS is listed: "STLS", TLS handshake, "CAPA".
 //  5. "QUIT".
 //
@@ -36,10 +42,15 @@
 //  2. Greeting, possibly multi-line; 4xx/5xx is a refusal.
 //  3. "EHLO <name>" (Config.EHLOName; HELO if EHLO gets 5xx).
 //  4. If STARTTLS is listed: "STARTTLS", TLS handshake, "EHLO <name>".
-//  5. "QUIT".
+//  5. "HELP", then "QUIT": in one write where PIPELINING is listed (no
+//     extra round trip), one after the other elsewhere (one round trip).
 //
-// The stage never sends a password, a user name, or AUTH: it reads what a
-// client would see before logging in and says goodbye.
+// The extra commands (ID NIL, HELP) are recorded in Result.Probes.Sent and
+// their replies, with the goodbye's, in Result.Probes; they run under the
+// same read limits and deadlines as the rest, and a probe that fails never
+// changes the status. The stage never sends a password, a user name, or
+// AUTH: it reads what a client would see before logging in and says
+// goodbye.
 //
 // # TLS
 //

@@ -14,8 +14,9 @@ import (
 // return data, then io.EOF; writes are discarded; deadlines are moot
 // because nothing blocks.
 type cannedConn struct {
-	data []byte
-	read int
+	data    []byte
+	read    int
+	written []byte
 }
 
 func (c *cannedConn) Read(p []byte) (int, error) {
@@ -28,7 +29,10 @@ func (c *cannedConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *cannedConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (c *cannedConn) Write(p []byte) (int, error) {
+	c.written = append(c.written, p...)
+	return len(p), nil
+}
 func (c *cannedConn) Close() error                     { return nil }
 func (c *cannedConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
 func (c *cannedConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
@@ -73,6 +77,16 @@ func fuzzDialogue(t *testing.T, proto Protocol, data []byte) {
 	if _, err := json.Marshal(r); err != nil {
 		t.Fatalf("result does not encode: %v", err)
 	}
+	// Whatever the server says, the client sends no credential and no
+	// probe but ID NIL and HELP.
+	noCredentials(t, string(conn.written))
+	if r.Probes != nil {
+		for _, c := range r.Probes.Sent {
+			if c != "HELP" && !strings.HasSuffix(c, " ID NIL") {
+				t.Fatalf("probe %q sent", c)
+			}
+		}
+	}
 }
 
 func FuzzReadIMAP(f *testing.F) {
@@ -86,6 +100,11 @@ func FuzzReadIMAP(f *testing.F) {
 		"* OK hi\r\na001 BAD what\r\n",
 		"* OK hi\r\n* X {5+}\r\nabcde\r\na001 OK\r\n",
 		"* OK [CAPABILITY IMAP4rev1 STARTTLS] x\r\na001 OK\r\na002 OK\r\n\x16\x03\x01\x00\x05hello",
+		// Cyrus 3.6.1 of the lab: ID listed, ID NIL and LOGOUT answered.
+		"* OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE] cyrus.lab.mailscan.test Cyrus IMAP 3.6.1-Debian-3.6.1-4+deb12u5 server ready\r\n* CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE\r\na001 OK Completed\r\n* ID (\"name\" \"Cyrus IMAPD\" \"version\" \"3.6.1-Debian-3.6.1-4+deb12u5\" \"os\" \"Linux\")\r\na002 OK Completed\r\n* BYE LOGOUT received\r\na003 OK Completed\r\n",
+		// GNU Mailutils 3.15: ID listed but refused before login.
+		"* OK IMAP4rev1\r\n* CAPABILITY IMAP4rev1 NAMESPACE ID IDLE\r\na001 OK CAPABILITY Completed\r\na002 BAD ID Wrong state\r\n* BYE Session terminating.\r\na003 OK LOGOUT Completed\r\n",
+		"* OK x\r\n* CAPABILITY ID\r\na001 OK\r\n* ID {3}\r\nabc\r\na002 OK\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -110,6 +129,8 @@ func FuzzReadPOP3(f *testing.F) {
 		"-ERR [SYS/TEMP] Too many connections\r\n",
 		"+OK x\r\n+OK\r\nSTLS\r\n.\r\n-ERR no\r\n",
 		"+OK <a@b> <<c@d>\r\n",
+		// GNU Mailutils 3.15 pop3d, with its EXPIRENEVER.
+		"+OK POP3 Ready <5071.1796402205@vm.lab.mailscan.test>\r\n+OK Capability list follows\r\nTOP\r\nUIDL\r\nEXPIRENEVER\r\nUSER\r\n.\r\n+OK\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -132,6 +153,10 @@ func FuzzReadSMTP(f *testing.F) {
 		"554 5.7.1 Service unavailable\r\n221 Bye\r\n",
 		"220-first\r\nno code\r\n230-other\r\n220 last\r\n250\r\n",
 		"220 x\n250-y\n250 AUTH=LOGIN\n",
+		// Sendmail 8.17 of the lab: HELP and QUIT pipelined.
+		"220 sendmail.lab.mailscan.test ESMTP Sendmail 8.17.1.9/8.17.1.9; Fri, 4 Dec 2026 16:21:16 GMT\r\n250-sendmail.lab.mailscan.test Hello\r\n250-PIPELINING\r\n250 HELP\r\n502 5.3.0 Sendmail 8.17.1.9 -- HELP not implemented\r\n221 2.0.0 closing connection\r\n",
+		// OpenSMTPD 6.8: no PIPELINING, multi-line HELP.
+		"220 opensmtpd.lab.mailscan.test ESMTP OpenSMTPD\r\n250-opensmtpd.lab.mailscan.test Hello\r\n250 HELP\r\n214-2.0.0 This is OpenSMTPD\r\n214 2.0.0 End of HELP info\r\n221 2.0.0 Bye\r\n",
 	} {
 		f.Add([]byte(seed))
 	}

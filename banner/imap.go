@@ -143,19 +143,29 @@ func hasAtom(caps []string, want string) bool {
 	return false
 }
 
-// imapCmd sends "<tag> cmd" and reads the response up to the tagged line,
+// imapDialect is the IMAP dialect (RFC 3501): tagged commands, tags
+// a001, a002, ... in order.
+type imapDialect struct {
+	tag int
+}
+
+func (d *imapDialect) nextTag() string {
+	d.tag++
+	return fmt.Sprintf("a%03d", d.tag)
+}
+
+// cmd sends "<tag> cmd" and reads the response up to the tagged line,
 // which it returns parsed, with the raw line. Untagged lines go to
 // onUntagged (may be nil); literals they announce are skipped.
-func (x *scan) imapCmd(cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
-	x.imapTag++
-	tag := fmt.Sprintf("a%03d", x.imapTag)
+func (d *imapDialect) cmd(x *scan, cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
+	tag := d.nextTag()
 	if err := x.sess.send(tag + " " + cmd); err != nil {
 		return imapResponse{}, "", fmt.Errorf("banner: send %s: %w", cmd, err)
 	}
-	return x.imapRead(tag, cmd, onUntagged)
+	return d.read(x, tag, cmd, onUntagged)
 }
 
-func (x *scan) imapRead(tag, cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
+func (d *imapDialect) read(x *scan, tag, cmd string, onUntagged func(imapResponse)) (imapResponse, string, error) {
 	var bye string
 	for {
 		line, err := x.sess.readLine()
@@ -196,95 +206,40 @@ func (x *scan) imapRead(tag, cmd string, onUntagged func(imapResponse)) (imapRes
 	}
 }
 
-// imap runs the IMAP dialogue:
-//
-//  1. IMAPS only: the TLS handshake.
-//  2. Read the greeting: "* OK", "* PREAUTH" (STARTTLS is then not
-//     allowed) or "* BYE" (refused: stop, status closed).
-//  3. "a001 CAPABILITY"; the untagged CAPABILITY data (or, failing that,
-//     a [CAPABILITY] code) is the capability list.
-//  4. If STARTTLS is listed: "a002 STARTTLS", the TLS handshake, and
-//     "a003 CAPABILITY" again.
-//  5. "LOGOUT" with the next tag; its reply is read briefly and ignored.
-func (x *scan) imap() error {
-	implicit := x.r.Protocol.ImplicitTLS()
-	if err := x.implicitHandshake(); err != nil {
-		return err
-	}
-	line, err := x.sess.readLine()
-	x.r.Greeting = line
+// greeting reads "* OK", "* PREAUTH" (STARTTLS is then not allowed) or
+// "* BYE" (refused), with its [CAPABILITY] code when present.
+func (d *imapDialect) greeting(x *scan) (greetingFacts, error) {
+	line, err := x.readGreetingLine()
 	if err != nil {
-		return fmt.Errorf("banner: read greeting: %w", err)
+		return greetingFacts{}, err
 	}
 	g, err := parseIMAPGreeting(line)
 	if err != nil {
-		return err
+		return greetingFacts{}, err
 	}
 	x.greetingOK = true
 	if g.Cond == "BYE" {
-		return refusedf("banner: server refused: %s", quote(line))
+		return greetingFacts{}, refusedf("banner: server refused: %s", quote(line))
 	}
-
-	caps, err := x.imapCapability(g.capabilities())
-	if err != nil {
-		return err
-	}
-	if implicit {
-		x.capsAfter(caps)
-		x.imapLogout()
-		return nil
-	}
-	x.capsBefore(caps)
-	x.clear = cleartextSide{known: true, caps: caps, preauth: g.Cond == "PREAUTH", starttls: hasAtom(caps, "STARTTLS")}
-	if !x.clear.starttls {
-		x.imapLogout()
-		return nil
-	}
-	st := &StartTLS{Offered: true}
-	x.r.StartTLS = st
-	if x.clear.preauth {
-		st.Error = "not attempted: PREAUTH session (RFC 3501 allows STARTTLS only before authentication)"
-		x.imapLogout()
-		return nil
-	}
-	st.Attempted = true
-	resp, raw, err := x.imapCmd("STARTTLS", nil)
-	st.Response = raw
-	if err != nil {
-		return err
-	}
-	if resp.Cond != "OK" {
-		st.Error = "refused: " + raw
-		x.imapLogout()
-		return nil
-	}
-	if err := x.handshake(); err != nil {
-		return err
-	}
-	caps, err = x.imapCapability(nil)
-	if err != nil {
-		return err
-	}
-	x.capsAfter(caps)
-	x.imapLogout()
-	return nil
+	return greetingFacts{caps: g.capabilities(), preauth: g.Cond == "PREAUTH"}, nil
 }
 
-// imapCapability runs CAPABILITY and returns the list; fallback (from the
-// greeting's code) stands in when the reply has none.
-func (x *scan) imapCapability(fallback []string) ([]string, error) {
+// capabilities runs CAPABILITY: the untagged CAPABILITY data or, failing
+// that, a [CAPABILITY] code of the tagged reply, or else fallback (the
+// greeting's code). CAPABILITY is mandatory in every IMAP4rev1 state, so
+// the list is always known.
+func (d *imapDialect) capabilities(x *scan, fallback []string) (capsFacts, error) {
 	var caps []string
-	resp, raw, err := x.imapCmd("CAPABILITY", func(r imapResponse) {
+	resp, raw, err := d.cmd(x, "CAPABILITY", func(r imapResponse) {
 		if c := r.capabilities(); c != nil {
 			caps = c
 		}
 	})
 	if err != nil {
-		return nil, err
+		return capsFacts{}, err
 	}
 	if resp.Cond != "OK" {
-		// CAPABILITY is mandatory in every IMAP4rev1 state.
-		return nil, protocolErrorf("banner: CAPABILITY failed: %s", quote(raw))
+		return capsFacts{}, protocolErrorf("banner: CAPABILITY failed: %s", quote(raw))
 	}
 	if caps == nil {
 		caps = resp.capabilities()
@@ -292,16 +247,69 @@ func (x *scan) imapCapability(fallback []string) ([]string, error) {
 	if caps == nil {
 		caps = fallback
 	}
-	return caps, nil
+	return capsFacts{list: caps, known: true}, nil
 }
 
-func (x *scan) imapLogout() {
-	x.imapTag++
-	tag := fmt.Sprintf("a%03d", x.imapTag)
+func (d *imapDialect) startTLSOffered(caps []string) bool { return hasAtom(caps, "STARTTLS") }
+
+func (d *imapDialect) startTLS(x *scan) (string, bool, error) {
+	resp, raw, err := d.cmd(x, "STARTTLS", nil)
+	return raw, err == nil && resp.Cond == "OK", err
+}
+
+func (d *imapDialect) quit(x *scan) {
+	tag := d.nextTag()
 	if x.sess.sendWithin(tag+" LOGOUT", goodbyeTimeout) != nil {
 		return
 	}
-	x.imapRead(tag, "LOGOUT", nil)
+	d.goodbye(x, tag)
+}
+
+// goodbye reads the reply to LOGOUT (tag) and records it.
+func (d *imapDialect) goodbye(x *scan, tag string) {
+	var bye string
+	_, raw, err := d.read(x, tag, "LOGOUT", func(r imapResponse) {
+		if r.Cond == "BYE" && bye == "" {
+			bye = "* BYE " + r.Text
+		}
+	})
+	if bye != "" || err == nil {
+		x.probes().Goodbye = strings.TrimPrefix(bye+"\n"+raw, "\n")
+	}
+}
+
+// end ends a session whose capabilities are caps. Where they announce ID
+// (RFC 2971), "ID NIL" goes out in one write with LOGOUT, so the probe
+// costs no round trip: IMAP lets a client send commands before the replies
+// to earlier ones (RFC 3501 §5.5), and ID NIL tells nothing about us.
+func (d *imapDialect) end(x *scan, caps []string) {
+	if !hasAtom(caps, "ID") {
+		d.quit(x)
+		return
+	}
+	idTag, outTag := d.nextTag(), d.nextTag()
+	p := x.probes()
+	p.Sent = append(p.Sent, idTag+" ID NIL")
+	if x.sess.send(idTag+" ID NIL\r\n"+outTag+" LOGOUT") != nil {
+		return
+	}
+	var id string
+	_, raw, err := d.read(x, idTag, "ID", func(r imapResponse) {
+		if r.Cond == "ID" && id == "" {
+			id = "* ID " + r.Text
+		}
+	})
+	switch {
+	case id != "":
+		p.ID = id
+	case raw != "":
+		p.ID = raw // the tagged refusal ("BAD ID Wrong state") tells software apart too
+	}
+	if err != nil {
+		return
+	}
+	x.sess.arm(goodbyeTimeout)
+	d.goodbye(x, outTag)
 }
 
 // imapCleartextLogin is the cleartext_login finding of an IMAP server from

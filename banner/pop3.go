@@ -74,8 +74,12 @@ func pop3Capability(caps []string, name string) (string, bool) {
 	return "", false
 }
 
-// pop3Status reads one status line.
-func (x *scan) pop3Status(cmd string) (bool, string, error) {
+// pop3Dialect is the POP3 dialect (RFC 1939, CAPA RFC 2449, STLS RFC
+// 2595). It has no state of its own.
+type pop3Dialect struct{}
+
+// status reads one status line.
+func (pop3Dialect) status(x *scan, cmd string) (bool, string, error) {
 	line, err := x.sess.readLine()
 	if err != nil {
 		return false, line, fmt.Errorf("banner: read %s response: %w", cmd, err)
@@ -84,115 +88,77 @@ func (x *scan) pop3Status(cmd string) (bool, string, error) {
 	return ok, line, err
 }
 
-// pop3Capa runs CAPA (RFC 2449). supported is false when the server
-// answers -ERR: old servers lack the command.
-func (x *scan) pop3Capa() (caps []string, supported bool, err error) {
+// greeting reads "+OK" (its APOP timestamp noted) or "-ERR" (refused).
+func (pop3Dialect) greeting(x *scan) (greetingFacts, error) {
+	line, err := x.readGreetingLine()
+	if err != nil {
+		return greetingFacts{}, err
+	}
+	ok, text, err := parsePOP3Status(line)
+	if err != nil {
+		return greetingFacts{}, err
+	}
+	x.greetingOK = true
+	x.r.APOPTimestamp = apopTimestamp(text)
+	if !ok {
+		return greetingFacts{}, refusedf("banner: server refused: %s", quote(line))
+	}
+	return greetingFacts{}, nil
+}
+
+// capabilities runs CAPA; the lines up to "." are the list. A server
+// without CAPA (-ERR) announces nothing, STLS included; its refusal is
+// recorded, since implementations word it differently.
+func (d pop3Dialect) capabilities(x *scan, _ []string) (capsFacts, error) {
 	if err := x.sess.send("CAPA"); err != nil {
-		return nil, false, fmt.Errorf("banner: send CAPA: %w", err)
+		return capsFacts{}, fmt.Errorf("banner: send CAPA: %w", err)
 	}
-	ok, _, err := x.pop3Status("CAPA")
-	if err != nil || !ok {
-		return nil, false, err
+	ok, line, err := d.status(x, "CAPA")
+	if err != nil {
+		return capsFacts{}, err
 	}
-	caps = []string{}
+	if !ok {
+		x.probes().Error = line
+		return capsFacts{}, nil
+	}
+	caps := []string{}
 	for {
 		line, err := x.sess.readLine()
 		if err != nil {
-			return caps, true, fmt.Errorf("banner: read CAPA response: %w", err)
+			return capsFacts{list: caps, known: true}, fmt.Errorf("banner: read CAPA response: %w", err)
 		}
 		c, end := unstuffPOP3(line)
 		if end {
-			return caps, true, nil
+			return capsFacts{list: caps, known: true}, nil
 		}
 		caps = append(caps, c)
 	}
 }
 
-// pop3 runs the POP3 dialogue:
-//
-//  1. POP3S only: the TLS handshake.
-//  2. Read the greeting: "+OK" (its APOP timestamp noted) or "-ERR"
-//     (refused: stop, status closed).
-//  3. "CAPA"; the lines up to "." are the capability list. A server
-//     without CAPA (-ERR) announces nothing, STLS included.
-//  4. If STLS is listed: "STLS", the TLS handshake, and "CAPA" again.
-//  5. "QUIT"; its reply is read briefly and ignored.
-func (x *scan) pop3() error {
-	implicit := x.r.Protocol.ImplicitTLS()
-	if err := x.implicitHandshake(); err != nil {
-		return err
-	}
-	line, err := x.sess.readLine()
-	x.r.Greeting = line
-	if err != nil {
-		return fmt.Errorf("banner: read greeting: %w", err)
-	}
-	ok, text, err := parsePOP3Status(line)
-	if err != nil {
-		return err
-	}
-	x.greetingOK = true
-	x.r.APOPTimestamp = apopTimestamp(text)
-	if !ok {
-		return refusedf("banner: server refused: %s", quote(line))
-	}
-
-	caps, supported, err := x.pop3Capa()
-	if err != nil {
-		return err
-	}
-	if implicit {
-		if supported {
-			x.capsAfter(caps)
-		}
-		x.pop3Quit()
-		return nil
-	}
-	if !supported {
-		x.pop3Quit()
-		return nil
-	}
-	x.capsBefore(caps)
-	_, stls := pop3Capability(caps, "STLS")
-	x.clear = cleartextSide{known: true, caps: caps, starttls: stls}
-	if !stls {
-		x.pop3Quit()
-		return nil
-	}
-	st := &StartTLS{Offered: true, Attempted: true}
-	x.r.StartTLS = st
-	if err := x.sess.send("STLS"); err != nil {
-		return fmt.Errorf("banner: send STLS: %w", err)
-	}
-	ok, raw, err := x.pop3Status("STLS")
-	st.Response = raw
-	if err != nil {
-		return err
-	}
-	if !ok {
-		st.Error = "refused: " + raw
-		x.pop3Quit()
-		return nil
-	}
-	if err := x.handshake(); err != nil {
-		return err
-	}
-	caps, supported, err = x.pop3Capa()
-	if err != nil {
-		return err
-	}
-	if supported {
-		x.capsAfter(caps)
-	}
-	x.pop3Quit()
-	return nil
+func (pop3Dialect) startTLSOffered(caps []string) bool {
+	_, ok := pop3Capability(caps, "STLS")
+	return ok
 }
 
-func (x *scan) pop3Quit() {
+func (d pop3Dialect) startTLS(x *scan) (string, bool, error) {
+	if err := x.sess.send("STLS"); err != nil {
+		return "", false, fmt.Errorf("banner: send STLS: %w", err)
+	}
+	ok, raw, err := d.status(x, "STLS")
+	return raw, ok, err
+}
+
+// end says QUIT: POP3 needs no extra probe, CAPA and its refusal already
+// tell implementations apart.
+func (d pop3Dialect) end(x *scan, _ []string) { d.quit(x) }
+
+func (pop3Dialect) quit(x *scan) {
 	if x.sess.sendWithin("QUIT", goodbyeTimeout) != nil {
 		return
 	}
-	x.sess.readLine()
+	if line, err := x.sess.readLine(); err == nil {
+		x.probes().Goodbye = line
+	}
 }
 
 // pop3CleartextLogin is the cleartext_login finding of a POP3 server from

@@ -41,20 +41,23 @@ func (p Protocol) ImplicitTLS() bool {
 	return p == IMAPS || p == POP3S || p == SMTPS
 }
 
-// Family returns the application protocol spoken on top of any TLS: "imap",
-// "pop3" or "smtp" ("" for an invalid p). It is the name fingerprint rules
-// are keyed by.
-func (p Protocol) Family() string {
+// Base returns the application protocol spoken on top of any TLS: the
+// Family whose dialect runs on p ("" for an invalid p).
+func (p Protocol) Base() Family {
 	switch p {
 	case IMAP, IMAPS:
-		return "imap"
+		return FamilyIMAP
 	case POP3, POP3S:
-		return "pop3"
+		return FamilyPOP3
 	case SMTP, Submission, SMTPS:
-		return "smtp"
+		return FamilySMTP
 	}
 	return ""
 }
+
+// Family returns string(p.Base()): "imap", "pop3" or "smtp" ("" for an
+// invalid p), the name fingerprint rules and reports are keyed by.
+func (p Protocol) Family() string { return string(p.Base()) }
 
 // DefaultPort returns the well-known port of p, 0 for an invalid p.
 func (p Protocol) DefaultPort() uint16 {

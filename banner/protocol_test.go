@@ -98,6 +98,9 @@ func TestProtocolMethods(t *testing.T) {
 		{"http", false, false, "", 0},
 	}
 	for _, tt := range tests {
+		if tt.p.Base() != Family(tt.family) {
+			t.Errorf("%q: Base() = %q, want %q", tt.p, tt.p.Base(), tt.family)
+		}
 		if tt.p.Valid() != tt.valid || tt.p.ImplicitTLS() != tt.implicit || tt.p.Family() != tt.family || tt.p.DefaultPort() != tt.port {
 			t.Errorf("%q: valid %v implicit %v family %q port %d", tt.p, tt.p.Valid(), tt.p.ImplicitTLS(), tt.p.Family(), tt.p.DefaultPort())
 		}

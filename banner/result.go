@@ -100,8 +100,13 @@ type Result struct {
 	// TLS holds the handshake and certificate facts, also those of a failed
 	// handshake, as far as it got.
 	TLS *TLSSummary `json:"tls,omitempty"`
-	// Fingerprint is what the greeting says about the software, if a rule
-	// matched.
+	// Probes are the extra pre-login commands the stage sent to tell the
+	// software apart, and the replies it read: IMAP "ID NIL" where ID is
+	// announced, SMTP HELP; with the replies to LOGOUT/QUIT and the POP3
+	// server's answer when it lacks CAPA.
+	Probes *Probes `json:"probes,omitempty"`
+	// Fingerprint is what the dialogue says about the software (greeting,
+	// capabilities, probes, certificate), if a rule matched.
 	Fingerprint *fingerprint.Fingerprint `json:"fingerprint,omitempty"`
 	// Findings are the security-relevant conclusions; nil when none can be
 	// drawn (e.g. the greeting was never read).
@@ -115,6 +120,44 @@ type Result struct {
 	// AnswersAllPorts is set by a later pipeline stage for hosts that accept
 	// connections on every port probed (middleboxes, tarpits).
 	AnswersAllPorts bool `json:"answers_all_ports,omitempty"`
+}
+
+// Probes records the replies that tell software apart beyond greeting and
+// capabilities. Every command sent for it is in Sent, as sent.
+type Probes struct {
+	// Sent are the extra commands, tags included ("a003 ID NIL", "HELP").
+	Sent []string `json:"sent,omitempty"`
+	// ID is the reply to IMAP "ID NIL" (RFC 2971): the untagged "* ID (...)"
+	// line, or the tagged reply when the server refused the command.
+	ID string `json:"id,omitempty"`
+	// Help is the reply to SMTP HELP, lines joined with "\n".
+	Help string `json:"help,omitempty"`
+	// Error is a reply refusing a command of the dialogue that the server
+	// does not implement (POP3 CAPA answered "-ERR ...").
+	Error string `json:"error,omitempty"`
+	// Goodbye is the reply to LOGOUT or QUIT, lines joined with "\n".
+	Goodbye string `json:"goodbye,omitempty"`
+}
+
+// Facts returns what r holds that fingerprint rules read: greeting,
+// capabilities, probe replies, the STARTTLS reply, the leaf certificate's
+// subject and issuer, the APOP timestamp. Stored results give the same facts
+// back, so their fingerprints can be derived again with newer rules.
+func (r *Result) Facts() fingerprint.Facts {
+	f := fingerprint.Facts{Protocol: r.Protocol.Family(), Greeting: r.Greeting, APOP: r.APOPTimestamp}
+	if c := r.Capabilities; c != nil {
+		f.CapsBefore, f.CapsAfter = c.Before, c.After
+	}
+	if p := r.Probes; p != nil {
+		f.ID, f.Help, f.Error, f.Goodbye = p.ID, p.Help, p.Error, p.Goodbye
+	}
+	if r.StartTLS != nil {
+		f.StartTLS = r.StartTLS.Response
+	}
+	if r.TLS != nil && len(r.TLS.Certificates) > 0 {
+		f.CertSubject, f.CertIssuer = r.TLS.Certificates[0].Subject, r.TLS.Certificates[0].Issuer
+	}
+	return f
 }
 
 // Capabilities are the capability lists a server announced, each as sent and

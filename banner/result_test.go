@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -160,5 +161,29 @@ func TestStatuses(t *testing.T) {
 	}
 	if Status("unknown-error").Valid() || Status("").Valid() {
 		t.Error("an undefined status is valid")
+	}
+}
+
+// TestResultFacts: every fact a stored result holds reaches the rules, each
+// in its field (a mix-up would fingerprint HELP text as a greeting).
+func TestResultFacts(t *testing.T) {
+	r := &Result{
+		Protocol: SMTPS, Greeting: "220 mx ESMTP", APOPTimestamp: "<1.2@mx>",
+		Capabilities: &Capabilities{Before: []string{"PIPELINING"}, After: []string{"XVERP=Courier"}},
+		Probes:       &Probes{Sent: []string{"HELP"}, ID: "* ID NIL", Help: "214 help", Error: "-ERR no", Goodbye: "221 bye"},
+		StartTLS:     &StartTLS{Offered: true, Attempted: true, Response: "220 go ahead"},
+		TLS:          &TLSSummary{Certificates: []Certificate{{Subject: "CN=leaf", Issuer: "CN=ca"}, {Subject: "CN=ca", Issuer: "CN=root"}}},
+	}
+	want := fingerprint.Facts{
+		Protocol: "smtp", Greeting: "220 mx ESMTP", APOP: "<1.2@mx>",
+		CapsBefore: []string{"PIPELINING"}, CapsAfter: []string{"XVERP=Courier"},
+		ID: "* ID NIL", Help: "214 help", Error: "-ERR no", Goodbye: "221 bye", StartTLS: "220 go ahead",
+		CertSubject: "CN=leaf", CertIssuer: "CN=ca",
+	}
+	if got := r.Facts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Facts() = %+v\nwant %+v", got, want)
+	}
+	if got := (&Result{}).Facts(); !reflect.DeepEqual(got, fingerprint.Facts{}) {
+		t.Errorf("empty result: %+v", got)
 	}
 }

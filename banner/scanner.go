@@ -68,8 +68,8 @@ type Config struct {
 	// MaxBytes bounds all bytes read from one target. Default 64 KiB; at
 	// least MaxLineBytes.
 	MaxBytes int
-	// Matcher names the software behind a greeting. Default
-	// fingerprint.Builtin().
+	// Matcher names the software from the facts of the dialogue
+	// (Result.Facts). Default fingerprint.Builtin().
 	Matcher *fingerprint.Matcher
 	// RootCAs are the roots chains are verified against. Default: the
 	// system roots.
@@ -209,7 +209,6 @@ type scan struct {
 	leaf       *x509.Certificate
 	tlsVersion uint16
 	announced  string // the host name the server announced (SMTP)
-	imapTag    int
 }
 
 // cleartextSide is what a cleartext client learned before STARTTLS.
@@ -305,15 +304,7 @@ func (x *scan) connect(ctx context.Context, t Target) bool {
 //
 //go:noinline
 func (x *scan) dialogue() {
-	var err error
-	switch x.r.Protocol.Family() {
-	case "imap":
-		err = x.imap()
-	case "pop3":
-		err = x.pop3()
-	default:
-		err = x.smtp()
-	}
+	err := x.converse(newDialect(x.r.Protocol.Base()))
 	x.r.Status = statusOf(err)
 	if err != nil {
 		x.r.Error = err.Error()
@@ -368,6 +359,14 @@ func (x *scan) handshake() error {
 	return nil
 }
 
+// probes returns the result's Probes, made on first use.
+func (x *scan) probes() *Probes {
+	if x.r.Probes == nil {
+		x.r.Probes = &Probes{}
+	}
+	return x.r.Probes
+}
+
 func (x *scan) capsBefore(c []string) {
 	if x.r.Capabilities == nil {
 		x.r.Capabilities = &Capabilities{}
@@ -387,7 +386,8 @@ func (x *scan) capsAfter(c []string) {
 func (x *scan) finish() {
 	r := x.r
 	if x.greetingOK {
-		if fp, ok := x.s.cfg.Matcher.Match(r.Protocol.Family(), r.Greeting); ok {
+		facts := r.Facts()
+		if fp, ok := x.s.cfg.Matcher.MatchFacts(&facts); ok {
 			r.Fingerprint = &fp
 		}
 	}

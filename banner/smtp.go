@@ -115,8 +115,13 @@ func smtpDomain(text string) string {
 	return hostnameOf(first)
 }
 
-// smtpRead reads one reply for cmd.
-func (x *scan) smtpRead(cmd string) (smtpReply, error) {
+// smtpDialect is the SMTP dialect (RFC 5321, STARTTLS RFC 3207) of
+// ports 25, 587 and 465. The host name the server announces is kept on
+// the scan (x.announced): the TLS check needs it.
+type smtpDialect struct{}
+
+// read reads one reply for cmd.
+func (smtpDialect) read(x *scan, cmd string) (smtpReply, error) {
 	r, err := readSMTPReply(x.sess.readLine)
 	if err != nil {
 		return r, fmt.Errorf("banner: read %s reply: %w", cmd, err)
@@ -124,119 +129,114 @@ func (x *scan) smtpRead(cmd string) (smtpReply, error) {
 	return r, nil
 }
 
-// smtpCmd sends cmd and reads its reply.
-func (x *scan) smtpCmd(cmd string) (smtpReply, error) {
+// cmd sends cmd and reads its reply.
+func (d smtpDialect) cmd(x *scan, cmd string) (smtpReply, error) {
+	verb, _, _ := strings.Cut(cmd, " ")
 	if err := x.sess.send(cmd); err != nil {
-		verb, _, _ := strings.Cut(cmd, " ")
 		return smtpReply{}, fmt.Errorf("banner: send %s: %w", verb, err)
 	}
-	verb, _, _ := strings.Cut(cmd, " ")
-	return x.smtpRead(verb)
+	return d.read(x, verb)
 }
 
-// smtpHello sends EHLO and returns the keyword lines of its reply; a server
-// that rejects EHLO with 5xx gets HELO (RFC 5321 §4.1.4), and then has no
-// extensions (heloOnly).
-func (x *scan) smtpHello() (caps []string, heloOnly bool, err error) {
-	r, err := x.smtpCmd("EHLO " + x.s.cfg.EHLOName)
+// greeting reads the greeting, possibly multi-line: 2xx goes on; 4xx/5xx
+// is a refusal (QUIT first).
+func (d smtpDialect) greeting(x *scan) (greetingFacts, error) {
+	g, err := d.read(x, "greeting")
+	x.r.Greeting = g.raw()
 	if err != nil {
-		return nil, false, err
+		return greetingFacts{}, err
+	}
+	x.greetingOK = true
+	x.announced = smtpDomain(g.Text[0])
+	switch g.Code / 100 {
+	case 2:
+		return greetingFacts{}, nil
+	case 4, 5:
+		d.quit(x)
+		return greetingFacts{}, refusedf("banner: server refused: %s", quote(g.raw()))
+	}
+	return greetingFacts{}, protocolErrorf("banner: not an SMTP greeting: %s", quote(g.raw()))
+}
+
+// capabilities sends EHLO and returns the keyword lines of its reply; a
+// server that rejects EHLO with 5xx gets HELO (RFC 5321 §4.1.4), and then
+// has no extensions (heloOnly).
+func (d smtpDialect) capabilities(x *scan, _ []string) (capsFacts, error) {
+	r, err := d.cmd(x, "EHLO "+x.s.cfg.EHLOName)
+	if err != nil {
+		return capsFacts{}, err
 	}
 	switch r.Code / 100 {
 	case 2:
 		if x.announced == "" {
 			x.announced = smtpDomain(r.Text[0])
 		}
-		return append([]string{}, r.Text[1:]...), false, nil
+		return capsFacts{list: append([]string{}, r.Text[1:]...), known: true}, nil
 	case 5:
-		h, err := x.smtpCmd("HELO " + x.s.cfg.EHLOName)
+		h, err := d.cmd(x, "HELO "+x.s.cfg.EHLOName)
 		if err != nil {
-			return nil, false, err
+			return capsFacts{}, err
 		}
 		if h.Code/100 != 2 {
-			return nil, false, refusedf("banner: EHLO and HELO refused: %s", quote(h.raw()))
+			return capsFacts{}, refusedf("banner: EHLO and HELO refused: %s", quote(h.raw()))
 		}
-		return []string{}, true, nil
+		return capsFacts{list: []string{}, known: true, heloOnly: true}, nil
 	}
-	return nil, false, refusedf("banner: EHLO refused: %s", quote(r.raw()))
+	return capsFacts{}, refusedf("banner: EHLO refused: %s", quote(r.raw()))
 }
 
-// smtp runs the SMTP dialogue (ports 25, 587, 465):
-//
-//  1. SMTPS only: the TLS handshake.
-//  2. Read the greeting, possibly multi-line: 2xx goes on; 4xx/5xx is a
-//     refusal (QUIT, then stop with status closed).
-//  3. "EHLO <name>" (HELO if EHLO gets 5xx); the reply's lines after the
-//     first are the capability list.
-//  4. If STARTTLS is listed: "STARTTLS", on 220 the TLS handshake, and
-//     "EHLO <name>" again.
-//  5. "QUIT"; its reply is read briefly and ignored.
-func (x *scan) smtp() error {
-	implicit := x.r.Protocol.ImplicitTLS()
-	if err := x.implicitHandshake(); err != nil {
-		return err
-	}
-	g, err := x.smtpRead("greeting")
-	x.r.Greeting = g.raw()
-	if err != nil {
-		return err
-	}
-	x.greetingOK = true
-	x.announced = smtpDomain(g.Text[0])
-	switch g.Code / 100 {
-	case 2:
-	case 4, 5:
-		x.smtpQuit()
-		return refusedf("banner: server refused: %s", quote(g.raw()))
-	default:
-		return protocolErrorf("banner: not an SMTP greeting: %s", quote(g.raw()))
-	}
-
-	caps, heloOnly, err := x.smtpHello()
-	if err != nil {
-		return err
-	}
-	if implicit {
-		x.capsAfter(caps)
-		x.smtpQuit()
-		return nil
-	}
-	x.capsBefore(caps)
-	x.clear = cleartextSide{known: true, caps: caps, heloOnly: heloOnly,
-		starttls: len(smtpExtension(caps, "STARTTLS")) > 0}
-	if !x.clear.starttls {
-		x.smtpQuit()
-		return nil
-	}
-	st := &StartTLS{Offered: true, Attempted: true}
-	x.r.StartTLS = st
-	r, err := x.smtpCmd("STARTTLS")
-	st.Response = r.raw()
-	if err != nil {
-		return err
-	}
-	if r.Code != 220 {
-		st.Error = "refused: " + r.raw()
-		x.smtpQuit()
-		return nil
-	}
-	if err := x.handshake(); err != nil {
-		return err
-	}
-	caps, _, err = x.smtpHello()
-	if err != nil {
-		return err
-	}
-	x.capsAfter(caps)
-	x.smtpQuit()
-	return nil
+func (smtpDialect) startTLSOffered(caps []string) bool {
+	return len(smtpExtension(caps, "STARTTLS")) > 0
 }
 
-func (x *scan) smtpQuit() {
+func (d smtpDialect) startTLS(x *scan) (string, bool, error) {
+	r, err := d.cmd(x, "STARTTLS")
+	return r.raw(), err == nil && r.Code == 220, err
+}
+
+func (d smtpDialect) quit(x *scan) {
 	if x.sess.sendWithin("QUIT", goodbyeTimeout) != nil {
 		return
 	}
-	readSMTPReply(x.sess.readLine)
+	d.goodbye(x)
+}
+
+func (smtpDialect) goodbye(x *scan) {
+	if r, err := readSMTPReply(x.sess.readLine); err == nil {
+		x.probes().Goodbye = r.raw()
+	}
+}
+
+// end sends HELP, then QUIT. HELP is harmless before login and its text
+// differs between implementations (some state their version). Where
+// PIPELINING is announced the two go out in one write (RFC 2920 lets QUIT
+// end a group), so the probe costs no round trip; elsewhere it costs one:
+// servers without PIPELINING may refuse commands sent ahead of a reply
+// (OpenSMTPD does).
+func (d smtpDialect) end(x *scan, caps []string) {
+	p := x.probes()
+	p.Sent = append(p.Sent, "HELP")
+	pipelined := len(smtpExtension(caps, "PIPELINING")) > 0
+	cmd := "HELP"
+	if pipelined {
+		cmd = "HELP\r\nQUIT"
+	}
+	if x.sess.send(cmd) != nil {
+		return
+	}
+	r, err := readSMTPReply(x.sess.readLine)
+	if len(r.Lines) > 0 {
+		p.Help = r.raw()
+	}
+	if err != nil {
+		return
+	}
+	if pipelined {
+		x.sess.arm(goodbyeTimeout)
+		d.goodbye(x)
+		return
+	}
+	d.quit(x)
 }
 
 // smtpCleartextLogin is the cleartext_login finding of an SMTP server from

@@ -21,6 +21,7 @@ type transcriptCase struct {
 	starttls  *StartTLS
 	tlsDone   bool // a completed handshake is reported
 	apop      string
+	probes    *Probes            // nil: not checked
 	findings  map[string]Finding // by JSON name; absent ones must be nil
 	errSubstr string
 }
@@ -31,6 +32,9 @@ const (
 	dovecotCapsTLS    = "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN\r\n"
 	dovecotCapsOK     = " OK Pre-login capabilities listed, post-login capabilities have more.\r\n"
 	dovecotLogoutResp = "* BYE Logging out\r\n"
+	// dovecotID is Dovecot 2.3's reply to ID NIL with its default
+	// imap_id_send ("name *"), as the lab's Dovecot sends it.
+	dovecotID = "* ID (\"name\" \"Dovecot\")\r\n"
 )
 
 var dovecotClearList = []string{"IMAP4rev1", "SASL-IR", "LOGIN-REFERRALS", "ID", "ENABLE", "IDLE", "LITERAL+", "STARTTLS", "LOGINDISABLED"}
@@ -46,9 +50,11 @@ func transcriptCases() []transcriptCase {
 				{expect: "a001 CAPABILITY", send: dovecotCapsClear + "a001" + dovecotCapsOK},
 				{expect: "a002 STARTTLS", send: "a002 OK Begin TLS negotiation now.\r\n", tls: true},
 				{expect: "a003 CAPABILITY", send: dovecotCapsTLS + "a003" + dovecotCapsOK},
-				{expect: "a004 LOGOUT", send: dovecotLogoutResp + "a004 OK Logout completed.\r\n"},
+				{expect: "a004 ID NIL", send: dovecotID + "a004 OK ID completed.\r\n"},
+				{expect: "a005 LOGOUT", send: dovecotLogoutResp + "a005 OK Logout completed.\r\n"},
 			},
-			client:   "a001 CAPABILITY\r\na002 STARTTLS\r\na003 CAPABILITY\r\na004 LOGOUT\r\n",
+			client:   "a001 CAPABILITY\r\na002 STARTTLS\r\na003 CAPABILITY\r\na004 ID NIL\r\na005 LOGOUT\r\n",
+			probes:   &Probes{Sent: []string{"a004 ID NIL"}, ID: strings.TrimSuffix(dovecotID, "\r\n"), Goodbye: "* BYE Logging out\na005 OK Logout completed."},
 			status:   StatusSuccess,
 			greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS LOGINDISABLED] Dovecot ready.",
 			before:   dovecotClearList,
@@ -70,9 +76,12 @@ func transcriptCases() []transcriptCase {
 			steps: []step{
 				{send: "* OK The Microsoft Exchange IMAP4 service is ready. [TQBYADAAMgBQAFIAMAAxAEMAQQAwADAAMQA=]\r\n"},
 				{expect: "a001 CAPABILITY", send: "* ID (\"name\" {9}\r\nExchange)\r\n* CAPABILITY IMAP4 IMAP4rev1 AUTH=NTLM AUTH=GSSAPI AUTH=PLAIN UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+\r\na001 OK CAPABILITY completed.\r\n"},
-				{expect: "a002 LOGOUT", send: "* BYE Microsoft Exchange Server IMAP4 server signing off.\r\na002 OK LOGOUT completed.\r\n"},
+				{expect: "a002 ID NIL", send: "a002 BAD Command Argument Error. 11\r\n"},
+				{expect: "a003 LOGOUT", send: "* BYE Microsoft Exchange Server IMAP4 server signing off.\r\na003 OK LOGOUT completed.\r\n"},
 			},
-			client:   "a001 CAPABILITY\r\na002 LOGOUT\r\n",
+			client: "a001 CAPABILITY\r\na002 ID NIL\r\na003 LOGOUT\r\n",
+			probes: &Probes{Sent: []string{"a002 ID NIL"}, ID: "a002 BAD Command Argument Error. 11",
+				Goodbye: "* BYE Microsoft Exchange Server IMAP4 server signing off.\na003 OK LOGOUT completed."},
 			status:   StatusSuccess,
 			greeting: "* OK The Microsoft Exchange IMAP4 service is ready. [TQBYADAAMgBQAFIAMAAxAEMAQQAwADAAMQA=]",
 			before:   []string{"IMAP4", "IMAP4rev1", "AUTH=NTLM", "AUTH=GSSAPI", "AUTH=PLAIN", "UIDPLUS", "MOVE", "ID", "CHILDREN", "IDLE", "NAMESPACE", "LITERAL+"},
@@ -137,9 +146,10 @@ func transcriptCases() []transcriptCase {
 			steps: []step{
 				{send: "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN] Dovecot ready.\r\n"},
 				{expect: "a001 CAPABILITY", send: dovecotCapsTLS + "a001" + dovecotCapsOK},
-				{expect: "a002 LOGOUT", send: dovecotLogoutResp + "a002 OK Logout completed.\r\n"},
+				{expect: "a002 ID NIL", send: dovecotID + "a002 OK ID completed.\r\n"},
+				{expect: "a003 LOGOUT", send: dovecotLogoutResp + "a003 OK Logout completed.\r\n"},
 			},
-			client:   "a001 CAPABILITY\r\na002 LOGOUT\r\n",
+			client:   "a001 CAPABILITY\r\na002 ID NIL\r\na003 LOGOUT\r\n",
 			status:   StatusSuccess,
 			greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN] Dovecot ready.",
 			after:    dovecotTLSList,
@@ -190,6 +200,7 @@ func transcriptCases() []transcriptCase {
 			client:   "CAPA\r\nQUIT\r\n",
 			status:   StatusSuccess,
 			greeting: "+OK Qpopper (version 4.1.0) at mail.example.test starting.  <21646.1262304000@mail.example.test>",
+			probes:   &Probes{Error: "-ERR Unknown command: \"CAPA\".", Goodbye: "+OK Pop server at mail.example.test signing off."},
 			apop:     "<21646.1262304000@mail.example.test>",
 		},
 		{
@@ -250,9 +261,11 @@ func transcriptCases() []transcriptCase {
 				{expect: "EHLO scanner.example.test", send: "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n250-ETRN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"},
 				{expect: "STARTTLS", send: "220 2.0.0 Ready to start TLS\r\n", tls: true},
 				{expect: "EHLO scanner.example.test", send: "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-AUTH PLAIN LOGIN\r\n250 CHUNKING\r\n"},
+				{expect: "HELP", send: "500 5.5.2 Error: command not recognized\r\n"},
 				{expect: "QUIT", send: "221 2.0.0 Bye\r\n"},
 			},
-			client:   "EHLO scanner.example.test\r\nSTARTTLS\r\nEHLO scanner.example.test\r\nQUIT\r\n",
+			client:   "EHLO scanner.example.test\r\nSTARTTLS\r\nEHLO scanner.example.test\r\nHELP\r\nQUIT\r\n",
+			probes:   &Probes{Sent: []string{"HELP"}, Help: "500 5.5.2 Error: command not recognized", Goodbye: "221 2.0.0 Bye"},
 			status:   StatusSuccess,
 			greeting: "220 mx.example.test ESMTP Postfix (Debian/GNU)",
 			before:   []string{"PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
@@ -295,9 +308,11 @@ func transcriptCases() []transcriptCase {
 				{send: "220 old.example.test SMTP ready\r\n"},
 				{expect: "EHLO scanner.example.test", send: "502 5.5.2 Error: command not recognized\r\n"},
 				{expect: "HELO scanner.example.test", send: "250 old.example.test\r\n"},
+				{expect: "HELP", send: "214 No help here\r\n"},
 				{expect: "QUIT", send: "221 Bye\r\n"},
 			},
-			client:   "EHLO scanner.example.test\r\nHELO scanner.example.test\r\nQUIT\r\n",
+			client:   "EHLO scanner.example.test\r\nHELO scanner.example.test\r\nHELP\r\nQUIT\r\n",
+			probes:   &Probes{Sent: []string{"HELP"}, Help: "214 No help here", Goodbye: "221 Bye"},
 			status:   StatusSuccess,
 			greeting: "220 old.example.test SMTP ready",
 			before:   []string{},
@@ -335,9 +350,12 @@ func transcriptCases() []transcriptCase {
 			steps: []step{
 				{send: "220 EX01.corp.example.test Microsoft ESMTP MAIL Service ready at Mon, 1 Jan 2024 12:00:00 +0000\r\n"},
 				{expect: "EHLO scanner.example.test", send: "250-EX01.corp.example.test Hello [198.18.0.7]\r\n250-SIZE 37748736\r\n250-PIPELINING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH GSSAPI NTLM LOGIN\r\n250-8BITMIME\r\n250-BINARYMIME\r\n250 CHUNKING\r\n"},
+				{expect: "HELP", send: "214-This server supports the following commands:\r\n214 HELO EHLO STARTTLS RCPT DATA RSET MAIL QUIT HELP AUTH BDAT\r\n"},
 				{expect: "QUIT", send: "221 2.0.0 Service closing transmission channel\r\n"},
 			},
-			client:   "EHLO scanner.example.test\r\nQUIT\r\n",
+			client: "EHLO scanner.example.test\r\nHELP\r\nQUIT\r\n",
+			probes: &Probes{Sent: []string{"HELP"}, Help: "214-This server supports the following commands:\n214 HELO EHLO STARTTLS RCPT DATA RSET MAIL QUIT HELP AUTH BDAT",
+				Goodbye: "221 2.0.0 Service closing transmission channel"},
 			status:   StatusSuccess,
 			greeting: "220 EX01.corp.example.test Microsoft ESMTP MAIL Service ready at Mon, 1 Jan 2024 12:00:00 +0000",
 			after:    []string{"SIZE 37748736", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "AUTH GSSAPI NTLM LOGIN", "8BITMIME", "BINARYMIME", "CHUNKING"},
@@ -398,6 +416,9 @@ func TestTranscripts(t *testing.T) {
 				t.Errorf("tls = %+v, want none", r.TLS)
 			}
 			checkFindings(t, r.Findings, tc.findings)
+			if tc.probes != nil && !reflect.DeepEqual(r.Probes, tc.probes) {
+				t.Errorf("probes = %+v, want %+v", r.Probes, tc.probes)
+			}
 		})
 	}
 }

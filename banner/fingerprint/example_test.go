@@ -41,6 +41,6 @@ func ExampleMatcher_MatchLines() {
 		fmt.Println(err)
 	}
 	// Output:
-	// {"banner":"+OK Dovecot ready.","proto":"pop3","vendor":"Dovecot","product":"Dovecot","family":"Dovecot","rule":"builtin:dovecot"}
-	// {"banner":"220 tucson ESMTP OpenSMTPD","proto":"smtp","vendor":"OpenBSD","product":"OpenSMTPD","family":"OpenSMTPD","rule":"builtin:opensmtpd"}
+	// {"banner":"+OK Dovecot ready.","proto":"pop3","vendor":"Dovecot","product":"Dovecot","family":"Dovecot","rule":"builtin:dovecot","evidence":[{"rule":"builtin:dovecot","field":"greeting","text":"Dovecot ready."}]}
+	// {"banner":"220 tucson ESMTP OpenSMTPD","proto":"smtp","vendor":"OpenBSD","product":"OpenSMTPD","family":"OpenSMTPD","rule":"builtin:opensmtpd","evidence":[{"rule":"builtin:opensmtpd","field":"greeting","text":"tucson ESMTP OpenSMTPD"}]}
 }

@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -113,14 +114,13 @@ func TestGreetingCoverage(t *testing.T) {
 	}
 }
 
-// TestBuiltinRulesExercised fails when a built-in rule has no greeting in the
-// table, unless it is listed here with the reason.
+// TestBuiltinRulesExercised fails when a built-in rule matches none of the
+// real greetings of testdata/greetings.tsv, Recog's examples
+// (testdata/recog_examples.tsv) or the lab transcripts
+// (testdata/transcripts.tsv), unless it is listed here with the reason.
 func TestBuiltinRulesExercised(t *testing.T) {
 	untested := map[string]string{
 		"builtin:exchange-hostname": "no public on-premises Exchange 2013+ greeting with a bracketed name found; see TestExchangeHostname",
-		"builtin:exchange-2000":     "Exchange 2000 greeting only in Recog's pattern, no example",
-		"builtin:exchange-5.5":      "Exchange 5.5 greeting only in Recog's pattern, no example",
-		"builtin:exchange-ims-smtp": "Exchange 5.x SMTP greeting only in Recog's pattern, no example",
 		"builtin:qmail":             "no public greeting that names qmail found; qmail's default names nothing",
 	}
 	hit := map[string]bool{}
@@ -130,11 +130,30 @@ func TestBuiltinRulesExercised(t *testing.T) {
 			hit[fp.Rule] = true
 		}
 	}
+	for _, row := range loadRecogExamples(t) {
+		if fp, ok := m.Match(row.proto, row.text); ok {
+			hit[fp.Rule] = true
+		}
+	}
+	for _, f := range fallbackFacts() {
+		if fp, ok := m.MatchFacts(&f.facts); ok {
+			for _, e := range fp.Evidence {
+				hit[e.Rule] = true
+			}
+		}
+	}
+	for _, tr := range loadTranscripts(t) {
+		if fp, ok := m.MatchFacts(&tr.facts); ok {
+			for _, e := range fp.Evidence {
+				hit[e.Rule] = true
+			}
+		}
+	}
 	for _, b := range builtinRules {
 		name := "builtin:" + b.name
 		_, excused := untested[name]
 		if !hit[name] && !excused {
-			t.Errorf("%s matches no greeting in testdata/greetings.tsv", name)
+			t.Errorf("%s matches no greeting in testdata", name)
 		}
 		if hit[name] && excused {
 			t.Errorf("%s is listed as untested but matches a greeting; drop it from the list", name)
@@ -168,6 +187,10 @@ func TestMatchProtocols(t *testing.T) {
 		{"second SMTP line", "smtp", "220-mx.example.net\n220 mx.example.net ESMTP OpenSMTPD", "builtin:opensmtpd"},
 		{"empty greeting", "smtp", "", ""},
 		{"bare reply code", "smtp", "220", ""},
+		// The article is optional as a word (issue 11: the rule once said
+		// "^The?", which matched "Th" and missed the greeting without it).
+		{"exchange without the article", "imap", "* OK Microsoft Exchange IMAP4 service is ready.", "builtin:exchange"},
+		{"exchange, Th is no article", "pop3", "+OK Th Microsoft Exchange POP3 service is ready.", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +310,7 @@ func TestExchangeHostname(t *testing.T) {
 	}
 	// The on-premises name reaches the fingerprint through exchange-hostname.
 	fp, ok := Builtin().Match("imap", "* OK The Microsoft Exchange IMAP4 service is ready. [RQBYADAAMQAuAGMAbwByAHAALgBlAHgAYQBtAHAAbABlAA==]")
+	fp.Evidence = nil
 	want := Fingerprint{Vendor: "Microsoft", Product: "Exchange Server", Family: "Microsoft Exchange",
 		Rule: "builtin:exchange-hostname", Params: map[string]string{"host.name": "EX01.corp.example"}}
 	if !ok || !reflect.DeepEqual(fp, want) {
@@ -431,5 +455,99 @@ func TestMatchMissAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { m.Match("imap", "* OK [CAPABILITY IMAP4rev1] IMAP4 ready") }); n != 0 {
 		t.Errorf("Match of an unknown IMAP greeting: %v allocs, want 0", n)
+	}
+}
+
+// transcriptRow is one line of testdata/transcripts.jsonl: the facts
+// mailscan banner recorded from a real server of the lab
+// (scripts/lab/mailservers.sh and scripts/lab.sh) and what they must say.
+type transcriptRow struct {
+	Server  string `json:"server"`
+	Service string `json:"service"`
+	facts   Facts
+	Facts   Facts `json:"facts"`
+	Want    struct {
+		Vendor, Product, Family, Version string
+	} `json:"want"`
+}
+
+func loadTranscripts(tb testing.TB) []transcriptRow {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/transcripts.jsonl")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rows []transcriptRow
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r transcriptRow
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			tb.Fatalf("transcripts.jsonl:%d: %v", i+1, err)
+		}
+		r.facts = r.Facts
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// TestLabTranscripts: the facts each real server of the lab gave name its
+// family, vendor, product and the version it announces before login.
+func TestLabTranscripts(t *testing.T) {
+	for _, tr := range loadTranscripts(t) {
+		fp, _ := Builtin().MatchFacts(&tr.facts)
+		got := [4]string{fp.Vendor, fp.Product, fp.Family, fp.Version}
+		want := [4]string{tr.Want.Vendor, tr.Want.Product, tr.Want.Family, tr.Want.Version}
+		if got != want {
+			t.Errorf("%s (%s): %q (rule %s, evidence %+v), want %q", tr.Service, tr.Server, got, fp.Rule, fp.Evidence, want)
+		}
+		if len(fp.Evidence) == 0 {
+			t.Errorf("%s: no evidence", tr.Service)
+		}
+	}
+}
+
+func TestIDValue(t *testing.T) {
+	line := `* ID ("name" "Cyrus IMAPD" "version" "3.6.1" "Vendor" NIL "os" "Linux" "x" "a \"q\" b")`
+	for key, want := range map[string]string{"name": "Cyrus IMAPD", "version": "3.6.1", "VERSION": "3.6.1", "vendor": "", "os": "Linux", "absent": "", "x": `a \"q\" b`} {
+		if got := idValue(line, key); got != want {
+			t.Errorf("idValue(%q) = %q, want %q", key, got, want)
+		}
+	}
+	for _, bad := range []string{"", "* ID NIL", `* ID ("name"`, `* ID ("name" "x`, `* ID (name "x")`} {
+		idValue(bad, "name")
+	}
+}
+
+// fallbackFacts are the lab transcripts with the fact that usually decides
+// taken away or changed, as an administrator might (a custom greeting, ID
+// off), so that the next piece of evidence must carry the answer.
+func fallbackFacts() []struct {
+	name   string
+	facts  Facts
+	family string
+	rule   string
+} {
+	return []struct {
+		name   string
+		facts  Facts
+		family string
+		rule   string
+	}{
+		{"mailutils imap4d without the ID probe", Facts{Protocol: "imap", Greeting: "* OK IMAP4rev1", Goodbye: "* BYE Session terminating.\na003 OK LOGOUT Completed"}, "GNU Mailutils", "builtin:mailutils-imap-bye"},
+		{"courier-imap with a custom greeting", Facts{Protocol: "imap", Greeting: "* OK [CAPABILITY IMAP4rev1 UIDPLUS] mail.example.test ready", Goodbye: "* BYE Courier-IMAP server shutting down\na002 OK LOGOUT completed"}, "Courier", "builtin:courier-imap-bye"},
+		{"opensmtpd with a custom greeting", Facts{Protocol: "smtp", Greeting: "220 mx.example.test ESMTP", Help: "214-2.0.0 This is OpenSMTPD\n214-2.0.0 To report bugs in the implementation, please contact bugs@openbsd.org\n214-2.0.0 with full details\n214 2.0.0 End of HELP info"}, "OpenSMTPD", "builtin:opensmtpd-help"},
+		{"courier's default certificate", Facts{Protocol: "imap", Greeting: "* OK ready", CertSubject: "CN=localhost,OU=Automatically-generated IMAP SSL key,O=Courier Mail Server,L=New York,ST=NY,C=US"}, "Courier", "builtin:courier-cert"},
+		{"dovecot's default certificate", Facts{Protocol: "pop3", Greeting: "+OK ready", CertSubject: "CN=imap.example.com,OU=IMAP server,O=Dovecot mail server"}, "Dovecot", "builtin:dovecot-cert"},
+		{"sendmail with a custom greeting", Facts{Protocol: "smtp", Greeting: "220 mx.example.test ESMTP", Help: "502 5.3.0 Sendmail 8.17.1.9 -- HELP not implemented"}, "Sendmail", "builtin:sendmail-help"},
+	}
+}
+
+// TestFallbackEvidence: with the greeting silent, the other facts still name
+// the software, through the rule written for them.
+func TestFallbackEvidence(t *testing.T) {
+	for _, tt := range fallbackFacts() {
+		fp, ok := Builtin().MatchFacts(&tt.facts)
+		if !ok || fp.Family != tt.family || fp.Rule != tt.rule {
+			t.Errorf("%s: %+v, %v; want family %q by %s", tt.name, fp, ok, tt.family, tt.rule)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -67,5 +68,67 @@ func FuzzLoadRecog(f *testing.F) {
 		_ = r.String()
 		_ = db.Verify()
 		Builtin().WithRecog(db).Match("smtp", "220 mx.example ESMTP a\n220 b")
+	})
+}
+
+// FuzzMatchFacts feeds arbitrary facts of every field to the built-in and
+// Recog rules: MatchFacts must not panic, must agree with the Matcher that
+// never uses the literal prefilter, must carry evidence exactly when it
+// matches, and every piece of evidence must be text of the field it names.
+func FuzzMatchFacts(f *testing.F) {
+	for _, tr := range loadTranscripts(f) {
+		ff := tr.facts
+		f.Add(ff.Protocol, ff.Greeting, strings.Join(ff.CapsBefore, "\n"), ff.ID, ff.Help, ff.Error, ff.Goodbye, ff.CertSubject)
+	}
+	f.Add("imap", "* OK x", "ID", `* ID ("name" "Cyrus IMAPD" "version" "3`, "", "", "* BYE Session terminating.", "O=Courier Mail Server")
+	f.Add("", "220 x", "PIPECONNECT\nXVERP=Courier", "", "214-2.0.0 This is OpenSMTPD", "-ERR", "", ",O=Dovecot mail server,")
+	db, err := LoadRecog("testdata/recog")
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := Builtin().WithRecog(db)
+	slow := withoutPrefilter(m)
+	f.Fuzz(func(t *testing.T, proto, greeting, caps, id, help, errText, goodbye, cert string) {
+		facts := &Facts{Protocol: proto, Greeting: greeting, CapsBefore: strings.Split(caps, "\n"), ID: id,
+			Help: help, Error: errText, Goodbye: goodbye, CertSubject: cert}
+		fp, ok := m.MatchFacts(facts)
+		ref, refOK := slow.MatchFacts(facts)
+		if ok != refOK || !reflect.DeepEqual(fp, ref) {
+			t.Fatalf("prefilter %+v %v, regexp only %+v %v", fp, ok, ref, refOK)
+		}
+		if ok != (len(fp.Evidence) > 0) || ok != (fp.Rule != "") {
+			t.Fatalf("%+v, %v: rule, evidence and ok disagree", fp, ok)
+		}
+		for _, e := range fp.Evidence {
+			if len(e.Text) > maxEvidence {
+				t.Fatalf("evidence of %d bytes", len(e.Text))
+			}
+		}
+		idValue(id, "version")
+		idValue(id, greeting)
+	})
+}
+
+// FuzzMatchLines feeds arbitrary input to the greeting-lines reader: one
+// JSON object per non-blank line that fits, the rest reported by number.
+func FuzzMatchLines(f *testing.F) {
+	f.Add([]byte("* OK Dovecot ready.\n\n220 x ESMTP Exim 4.96\r\n+OK"))
+	f.Add([]byte(strings.Repeat("a", 300) + "\nb\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		err := Builtin().MatchLines(&out, bytes.NewReader(data), "")
+		var tl *LineTooLongError
+		if err != nil && !errors.As(err, &tl) {
+			t.Fatalf("MatchLines: %v", err)
+		}
+		want := 0
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.TrimSpace(strings.TrimRight(l, "\r")) != "" && len(l) <= maxInputLine {
+				want++
+			}
+		}
+		if got := strings.Count(out.String(), "\n"); got != want {
+			t.Fatalf("%d objects for %d lines", got, want)
+		}
 	})
 }

@@ -65,3 +65,69 @@ func mustContain(re *syntax.Regexp) (string, bool) {
 	}
 	return "", false
 }
+
+// literal is one string every match contains.
+type literal struct {
+	s    string
+	fold bool
+}
+
+// maxLiterals bounds the literals a rule checks before its regexp.
+const maxLiterals = 3
+
+// requiredLiterals returns up to maxLiterals literals of at least minLiteral
+// bytes that every match of the pattern contains, longest first: the parts
+// of a concatenation are all required, so a line lacking any one of them
+// cannot match ("ESMTP " and "EXIM" for an Exim rule, where "ESMTP " alone
+// is in most greetings).
+func requiredLiterals(pattern string) []literal {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	var all []literal
+	collectLiterals(re, &all)
+	var out []literal
+	for _, l := range all {
+		if len(l.s) >= minLiteral {
+			out = append(out, l)
+		}
+	}
+	// Longest first; at equal length an exact one before a folded one.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && better(out[j], out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	if len(out) > maxLiterals {
+		out = out[:maxLiterals]
+	}
+	return out
+}
+
+func better(a, b literal) bool {
+	return len(a.s) > len(b.s) || len(a.s) == len(b.s) && b.fold && !a.fold
+}
+
+// collectLiterals appends every literal that a match of re must contain.
+func collectLiterals(re *syntax.Regexp, out *[]literal) {
+	switch re.Op {
+	case syntax.OpLiteral, syntax.OpCapture, syntax.OpPlus, syntax.OpRepeat:
+		if s, fold := mustContain(re); s != "" {
+			*out = append(*out, literal{s, fold})
+		}
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			collectLiterals(sub, out)
+		}
+	}
+}
+
+// literalsOf splits requiredLiterals into the first and the rest.
+func literalsOf(pattern string) (string, bool, []literal) {
+	lits := requiredLiterals(pattern)
+	if len(lits) == 0 {
+		return "", false, nil
+	}
+	return lits[0].s, lits[0].fold, lits[1:]
+}

@@ -340,11 +340,12 @@ func (rf *recogFile) add(line int, x *xmlFingerprint) {
 		fp.examples = append(fp.examples, recogExample{text: e.Text, attrs: e.Attrs})
 	}
 	rf.fps = append(rf.fps, fp)
-	lit, fold := requiredLiteral(re.String())
+	lit, fold, more := literalsOf(re.String())
 	rf.compiled = append(rf.compiled, &rule{
 		name:   fmt.Sprintf("recog:%s:%d", rf.name, line),
 		protos: 1 << rf.proto,
-		re:     re, lit: lit, litFold: fold,
+		field:  FieldGreeting,
+		re:     re, lit: lit, litFold: fold, more: more,
 		recog: fp,
 	})
 }

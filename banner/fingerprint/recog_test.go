@@ -85,8 +85,9 @@ func TestRecogMatch(t *testing.T) {
 			Vendor: "Haraka", Product: "Haraka", Version: "2.8.27", Family: "Haraka",
 			Rule: "recog:smtp_banners.xml:10", Params: map[string]string{"host.name": "serv.hostname.com"},
 		}},
-		{"built-in rules come first", "smtp", "220 foo.bar.com ESMTP Postfix (Debian/GNU)", Fingerprint{
-			Vendor: "Postfix", Product: "Postfix", Family: "Postfix", Rule: "builtin:postfix",
+		{"both match: merged, Recog's pattern named", "smtp", "220 foo.bar.com ESMTP Postfix (Debian/GNU)", Fingerprint{
+			Vendor: "Postfix", Product: "Postfix", Family: "Postfix", Rule: "recog:smtp_banners.xml:18",
+			Params: map[string]string{"host.name": "foo.bar.com", "os.product": "Debian/GNU", "service.family": "postfix"},
 		}},
 		{"skipped pattern never matches", "smtp", "220 mx ESMTP ZMailer Server 2.99", Fingerprint{}},
 		{"database of another protocol", "smtp", "220 IceWarp 9.4.0 IMAP4rev1 now", Fingerprint{}},
@@ -94,6 +95,10 @@ func TestRecogMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := m.Match(tt.proto, tt.greeting)
+			if ok && len(got.Evidence) == 0 {
+				t.Errorf("Match(%q, %q): no evidence", tt.proto, tt.greeting)
+			}
+			got.Evidence = nil
 			if ok != (tt.want.Rule != "") || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Match(%q, %q) =\n%#v, %v\nwant\n%#v", tt.proto, tt.greeting, got, ok, tt.want)
 			}
@@ -105,6 +110,10 @@ func TestRecogFirst(t *testing.T) {
 	db := loadTestRecog(t)
 	greeting := "220 foo.bar.com ESMTP Postfix (Debian/GNU)"
 	got, _ := Builtin().WithRecogFirst(db).Match("smtp", greeting)
+	if len(got.Evidence) != 2 || got.Evidence[0].Rule != "recog:smtp_banners.xml:18" || got.Evidence[1].Rule != "builtin:postfix" {
+		t.Errorf("evidence %+v, want Recog's then the built-in rule's", got.Evidence)
+	}
+	got.Evidence = nil
 	want := Fingerprint{
 		Vendor: "Postfix", Product: "Postfix", Family: "Postfix", Rule: "recog:smtp_banners.xml:18",
 		// Recog's lower-case family is kept beside the canonical one.

@@ -167,6 +167,12 @@ func (b *Bridge) Feed(stop <-chan struct{}, ch chan<- banner.Target) {
 			}
 			continue
 		}
+		select {
+		case <-b.failed: // a result could not be written: hand nothing more over
+			b.requeue(h)
+			return
+		default:
+		}
 		t, err := b.cfg.Target(h.IP, h.Port)
 		if err != nil {
 			// Checked when queued; a pending hit of a state file can
