@@ -95,6 +95,9 @@ func dialStatus(err error) Status {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return StatusConnectionRefused
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETDOWN), errors.Is(err, syscall.EHOSTDOWN):
+		return StatusUnreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
 		return StatusConnectionTimeout

@@ -133,8 +133,9 @@ func TestDialStatus(t *testing.T) {
 		want Status
 	}{
 		{dialErr(syscall.ECONNREFUSED), StatusConnectionRefused},
-		{dialErr(syscall.EHOSTUNREACH), StatusConnectionRefused},
-		{dialErr(syscall.ENETUNREACH), StatusConnectionRefused},
+		{dialErr(syscall.EHOSTUNREACH), StatusUnreachable},
+		{dialErr(syscall.ENETUNREACH), StatusUnreachable},
+		{dialErr(syscall.ENETDOWN), StatusUnreachable},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}, StatusConnectionTimeout},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: context.Canceled}, StatusConnectionTimeout},
 		{dialErr(syscall.ETIMEDOUT), StatusConnectionTimeout},

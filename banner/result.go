@@ -36,13 +36,16 @@ const (
 	// StatusExcluded: the exclusion policy (a blocklist or a reserved range)
 	// forbids the address; nothing was sent to it.
 	StatusExcluded Status = "excluded"
+	// StatusUnreachable: no route to the address (network or host
+	// unreachable, locally or by an ICMP message on the way).
+	StatusUnreachable Status = "unreachable"
 )
 
 // statuses lists every Status; its order gives Stats its counter indexes.
 var statuses = [...]Status{
 	StatusSuccess, StatusConnectionRefused, StatusConnectionTimeout,
 	StatusIOTimeout, StatusTLSError, StatusProtocolError, StatusClosed,
-	StatusExcluded,
+	StatusExcluded, StatusUnreachable,
 }
 
 // numStatuses is the number of distinct Status values.
@@ -72,6 +75,8 @@ func (s Status) index() int {
 		return 6
 	case StatusExcluded:
 		return 7
+	case StatusUnreachable:
+		return 8
 	}
 	return -1
 }

@@ -149,7 +149,7 @@ func TestFindings(t *testing.T) {
 }
 
 func TestStatuses(t *testing.T) {
-	want := []Status{"success", "connection-refused", "connection-timeout", "io-timeout", "tls-error", "protocol-error", "closed", "excluded"}
+	want := []Status{"success", "connection-refused", "connection-timeout", "io-timeout", "tls-error", "protocol-error", "closed", "excluded", "unreachable"}
 	got := Statuses()
 	if len(got) != len(want) {
 		t.Fatalf("Statuses() = %q", got)
