@@ -140,18 +140,18 @@ func ParseOverrides(s string) (map[uint16]Protocol, error) {
 		item = strings.TrimSpace(item)
 		ps, name, ok := strings.Cut(item, "=")
 		if !ok {
-			return nil, fmt.Errorf("banner: --proto item %q: want PORT=PROTOCOL", item)
+			return nil, fmt.Errorf("banner: port mapping %q: want PORT=PROTOCOL", item)
 		}
 		port, err := strconv.ParseUint(strings.TrimSpace(ps), 10, 16)
 		if err != nil || port == 0 {
-			return nil, fmt.Errorf("banner: --proto item %q: port %q is not in 1-65535", item, strings.TrimSpace(ps))
+			return nil, fmt.Errorf("banner: port mapping %q: port %q is not in 1-65535", item, strings.TrimSpace(ps))
 		}
 		p := Protocol(strings.ToLower(strings.TrimSpace(name)))
 		if !p.Valid() {
-			return nil, fmt.Errorf("banner: --proto item %q: unknown protocol %q (want one of %s)", item, strings.TrimSpace(name), protocolList())
+			return nil, fmt.Errorf("banner: port mapping %q: unknown protocol %q (want one of %s)", item, strings.TrimSpace(name), protocolList())
 		}
 		if _, dup := m[uint16(port)]; dup {
-			return nil, fmt.Errorf("banner: --proto item %q: port %d given twice", item, port)
+			return nil, fmt.Errorf("banner: port mapping %q: port %d given twice", item, port)
 		}
 		m[uint16(port)] = p
 	}

@@ -53,14 +53,14 @@ func TestParseOverrides(t *testing.T) {
 		{in: "2525=smtp,10143=imap", want: map[uint16]Protocol{2525: SMTP, 10143: IMAP}},
 		{in: " 2525 = SMTP , 10995=pop3s ", want: map[uint16]Protocol{2525: SMTP, 10995: POP3S}},
 		{in: "25=pop3", want: map[uint16]Protocol{25: POP3}},
-		{in: "2525", wantErr: `banner: --proto item "2525": want PORT=PROTOCOL`},
-		{in: "2525=smtp,", wantErr: `banner: --proto item "": want PORT=PROTOCOL`},
-		{in: "2525=smtpx", wantErr: `banner: --proto item "2525=smtpx": unknown protocol "smtpx" (want one of imap, imaps, pop3, pop3s, smtp, submission, smtps)`},
-		{in: "0=smtp", wantErr: `banner: --proto item "0=smtp": port "0" is not in 1-65535`},
-		{in: "65536=smtp", wantErr: `banner: --proto item "65536=smtp": port "65536" is not in 1-65535`},
-		{in: "-1=smtp", wantErr: `banner: --proto item "-1=smtp": port "-1" is not in 1-65535`},
-		{in: "x=smtp", wantErr: `banner: --proto item "x=smtp": port "x" is not in 1-65535`},
-		{in: "2525=smtp,2525=imap", wantErr: `banner: --proto item "2525=imap": port 2525 given twice`},
+		{in: "2525", wantErr: `banner: port mapping "2525": want PORT=PROTOCOL`},
+		{in: "2525=smtp,", wantErr: `banner: port mapping "": want PORT=PROTOCOL`},
+		{in: "2525=smtpx", wantErr: `banner: port mapping "2525=smtpx": unknown protocol "smtpx" (want one of imap, imaps, pop3, pop3s, smtp, submission, smtps)`},
+		{in: "0=smtp", wantErr: `banner: port mapping "0=smtp": port "0" is not in 1-65535`},
+		{in: "65536=smtp", wantErr: `banner: port mapping "65536=smtp": port "65536" is not in 1-65535`},
+		{in: "-1=smtp", wantErr: `banner: port mapping "-1=smtp": port "-1" is not in 1-65535`},
+		{in: "x=smtp", wantErr: `banner: port mapping "x=smtp": port "x" is not in 1-65535`},
+		{in: "2525=smtp,2525=imap", wantErr: `banner: port mapping "2525=imap": port 2525 given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

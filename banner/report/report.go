@@ -362,11 +362,11 @@ func (a *agg) report(rep *Report, top int, country, asn *geoDB, prov *Providers)
 	}
 	switch {
 	case country == nil && asn == nil:
-		rep.Notes = append(rep.Notes, "Countries and providers are left out: add --country GeoLite2-Country.mmdb and --asn GeoLite2-ASN.mmdb (MaxMind DB files) to count hosts by country and by provider.")
+		rep.Notes = append(rep.Notes, "Countries and providers are left out: no country database (GeoLite2-Country) and no ASN database (GeoLite2-ASN) were given.")
 	case country == nil:
-		rep.Notes = append(rep.Notes, "Countries are left out: add --country GeoLite2-Country.mmdb (a MaxMind DB file) to count hosts by country.")
+		rep.Notes = append(rep.Notes, "Countries are left out: no country database (GeoLite2-Country) was given.")
 	case asn == nil:
-		rep.Notes = append(rep.Notes, "Providers are left out: add --asn GeoLite2-ASN.mmdb (a MaxMind DB file) to count hosts by provider.")
+		rep.Notes = append(rep.Notes, "Providers are left out: no ASN database (GeoLite2-ASN) was given.")
 	}
 	if a.overflow > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d records on ports beyond the first %d distinct (port, protocol) pairs are left out of every table.", a.overflow, maxSlots))

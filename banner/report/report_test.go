@@ -336,13 +336,13 @@ func TestNoDatabases(t *testing.T) {
 		wantTable string
 	}{
 		{"none", func(*testing.T) *Options { return nil }, nil,
-			"Countries and providers are left out: add --country GeoLite2-Country.mmdb and --asn GeoLite2-ASN.mmdb", ""},
+			"Countries and providers are left out: no country database (GeoLite2-Country) and no ASN database (GeoLite2-ASN) were given.", ""},
 		{"country only", func(t *testing.T) *Options {
 			return &Options{Country: writeCountryDB(t, t.TempDir(), fixtureCountries)}
-		}, []string{"countries"}, "Providers are left out: add --asn GeoLite2-ASN.mmdb", "countries"},
+		}, []string{"countries"}, "Providers are left out: no ASN database (GeoLite2-ASN) was given.", "countries"},
 		{"asn only", func(t *testing.T) *Options {
 			return &Options{ASN: writeASNDB(t, t.TempDir(), fixtureASNs)}
-		}, []string{"providers"}, "Countries are left out: add --country GeoLite2-Country.mmdb", "providers"},
+		}, []string{"providers"}, "Countries are left out: no country database (GeoLite2-Country) was given.", "providers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,6 +87,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if opts.Top < 1 {
 		return usagef("--top %d: want at least 1", opts.Top)
 	}
+	if opts.Country == "" || opts.ASN == "" {
+		e.log.Info("countries and providers come from MaxMind databases: add --country GeoLite2-Country.mmdb and --asn GeoLite2-ASN.mmdb to count hosts by country and by provider")
+	}
 	if opts.Providers != "" && opts.ASN == "" {
 		return usagef("--providers maps AS organisations: it needs --asn")
 	}

@@ -85,7 +85,7 @@ func TestReportStdin(t *testing.T) {
 	flat := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{
 		"mailscan report: stdin 2 hosts run cleartext IMAP on TCP/143.",
-		"* Countries and providers are left out: add --country GeoLite2-Country.mmdb and --asn GeoLite2-ASN.mmdb",
+		"* Countries and providers are left out: no country database (GeoLite2-Country) and no ASN database",
 		"services (success or a greeting) 4 hosts (distinct ips with a service) 3",
 		"pseudo-service hosts (answers_all_ports) 1",
 		"imap 143 2 66.7%",
