@@ -1,24 +1,21 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"mailscan/banner"
-	"mailscan/blocklist"
 )
 
 // The fingerprint lab test: every real mail server Debian packages that the
@@ -29,65 +26,6 @@ import (
 // results re-fingerprinted from the stored facts by `mailscan fingerprint
 // -i`. Both must name every service's family, and the version wherever the
 // software tells it before login.
-
-// fpScanRole is the test binary re-executed in the scanner namespace to run
-// the banner stage over "ip port protocol" lines on stdin, printing JSON
-// results. It runs the package directly, with an exclusion policy that
-// opens the lab's range, as the banner command's tests do (labPolicy).
-const fpScanRole = "fpscan"
-
-func init() {
-	if os.Getenv("MAILSCAN_TEST_ROLE") == fpScanRole {
-		os.Exit(fpScan())
-	}
-}
-
-func fpScan() int {
-	allow, err := blocklist.ParseAllowReserved([]string{"198.18.0.0/15"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	s, err := banner.NewScanner(&banner.Config{
-		ReadTimeout: 5 * time.Second, TargetTimeout: 20 * time.Second,
-		EHLOName: "scanner.lab.mailscan.test", Policy: blocklist.NewPolicy(nil, allow),
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var targets []banner.Target
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 {
-			continue
-		}
-		port, _ := strconv.Atoi(f[1])
-		p, err := banner.ParseProtocol(f[2])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		targets = append(targets, banner.Target{Addr: netip.MustParseAddr(f[0]), Port: uint16(port), Protocol: p})
-	}
-	results := make([]*banner.Result, len(targets))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = s.Scan(context.Background(), t)
-		}()
-	}
-	wg.Wait()
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetEscapeHTML(false)
-	for _, r := range results {
-		enc.Encode(r)
-	}
-	return 0
-}
 
 // labService is one service of the lab and what its fingerprint must say.
 type labService struct {
@@ -192,20 +130,27 @@ func TestIntegrationFingerprintServers(t *testing.T) {
 	})
 
 	svcs := labServices(t, l)
+	// The real binary scans them, with the protocol of each port named
+	// (the extra servers listen on the standard ports + 10000).
 	var in strings.Builder
+	protos := map[string]bool{}
 	for _, s := range svcs {
-		fmt.Fprintf(&in, "%s %d %s\n", s.addr, s.port, s.proto)
+		fmt.Fprintf(&in, "%s:%d\n", s.addr, s.port)
+		if s.port > 10000 {
+			protos[fmt.Sprintf("%d=%s", s.port, s.proto)] = true
+		}
 	}
-	self, _ := os.Executable()
-	scan := exec.Command("ip", "netns", "exec", l.get("LAB_SCAN_NS"), self)
-	scan.Env = append(os.Environ(), "MAILSCAN_TEST_ROLE="+fpScanRole)
-	scan.Stdin = strings.NewReader(in.String())
-	var stderr strings.Builder
-	scan.Stderr = &stderr
-	out, err := scan.Output()
-	if err != nil {
-		t.Fatalf("scan: %v\n%s", err, stderr.String())
+	hits := filepath.Join(l.dir, "fingerprint-hits.txt")
+	if err := os.WriteFile(hits, []byte(in.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	proto := slices.Sorted(maps.Keys(protos))
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "banner", "-q", "--allow-reserved", "198.18.0.0/15", "-i", hits,
+		"--proto", strings.Join(proto, ","), "--ehlo", "scanner.lab.mailscan.test", "--timeout", "5", "--target-timeout", "20")
+	if r.code != 0 {
+		t.Fatalf("mailscan banner: exit %d\n%s", r.code, r.stderr)
+	}
+	out := []byte(r.stdout)
 	resultsFile := filepath.Join(l.dir, "fingerprint-results.jsonl")
 	if err := os.WriteFile(resultsFile, out, 0o644); err != nil {
 		t.Fatal(err)
