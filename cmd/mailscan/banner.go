@@ -252,8 +252,8 @@ type bannerDoc struct {
 
 // bannerFlags are banner's own flags, beside the grab and exclusion flags.
 type bannerFlags struct {
-	in, out, ports, meta string
-	quiet                bool
+	in, out, ports, meta, statusJSON string
+	quiet                            bool
 }
 
 func runBanner(ctx context.Context, e *env, args []string) error {
@@ -270,6 +270,7 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&bf.ports, "p", "", "`ports` for input lines that carry only an address")
 	fs.BoolVar(&bf.quiet, "q", false, "no status line")
 	fs.StringVar(&bf.meta, "metadata", "", "write a JSON summary to `file` (at the start and the end)")
+	fs.StringVar(&bf.statusJSON, "status-json", "", "also write the status as one JSON object a second to `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -309,7 +310,12 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 	if err := meta.write(doc); err != nil {
 		return usageError{err}
 	}
-	err = grabStream(ctx, e, g, hitlist.NewReader(r, name, &hitlist.ReaderConfig{Ports: defPorts}), newResultWriter(w, g.reportExcluded), &doc.bannerMeta, bf.quiet)
+	sink, err := newStatusSink(e, bf.quiet, bf.statusJSON)
+	if err != nil {
+		return err
+	}
+	defer sink.close()
+	err = grabStream(ctx, e, g, hitlist.NewReader(r, name, &hitlist.ReaderConfig{Ports: defPorts}), newResultWriter(w, g.reportExcluded), &doc.bannerMeta, sink)
 	doc.end(err)
 	if merr := meta.write(doc); merr != nil && err == nil {
 		err = merr
@@ -321,9 +327,8 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 // first grabs start before the input ends. On SIGINT the reading stops;
 // grabs in flight finish (each within its deadline) and their results are
 // written. It fills m.
-func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader, rw *resultWriter, m *bannerMeta, quiet bool) error {
+func grabStream(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader, rw *resultWriter, m *bannerMeta, sink *statusSink) error {
 	in := feedTargets(ctx, e, g, reader, m.Input)
-	sink, _ := newStatusSink(e, quiet, "")
 	stop := startStatus(sink, func(elapsed time.Duration, last *int64, dt float64) (string, any) {
 		s := g.stats.Snapshot()
 		line := grabStatus(elapsed, s, *last, dt)
