@@ -384,8 +384,14 @@ func feedTargets(ctx context.Context, e *env, g *grabber, reader *hitlist.Reader
 			}
 			var le *hitlist.LineError
 			if errors.As(err, &le) {
+				if errors.Is(err, hitlist.ErrNoPort) {
+					err = fmt.Errorf("%w (give the ports of address-only lines with -p)", err)
+				}
 				e.log.Warn("skipping input line", "err", err)
 				continue
+			}
+			if errors.Is(err, hitlist.ErrPortUnknown) {
+				err = fmt.Errorf("%w (-p: one port per such file)", err)
 			}
 			if err != nil {
 				in.err = err

@@ -293,7 +293,7 @@ func TestReaderBadLines(t *testing.T) {
 		`hitlist: hits.txt:4: "198.18.16.3,99999": bad port "99999"`,
 		`hitlist: hits.txt:5: "{\"ip\":": unterminated JSON object (a truncated line?)`,
 		`hitlist: hits.txt:6: "fe80::1%eth0": address "fe80::1%eth0" has a zone`,
-		`hitlist: hits.txt:7: "198.18.16.4": no port on the line and no default port given (use -p)`,
+		`hitlist: hits.txt:7: "198.18.16.4": no port on the line and no default port given`,
 		`hitlist: hits.txt:8: "": line longer than 65536 bytes`,
 		`hitlist: hits.txt:10: "198.18.16.0/24,,imap,143": "198.18.16.0/24" is a network, not a hit: give addresses`,
 		`hitlist: hits.txt:11: "{\"ip\":\"198.18.16.6\",\"port\":143,\"status\":\"success\"}": unknown port state "success"`,

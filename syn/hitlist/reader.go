@@ -44,6 +44,10 @@ func (e *LineError) Unwrap() error { return e.Err }
 // ports that never answered.
 var ErrPortUnknown = errors.New("record has no port field and several default ports are given")
 
+// ErrNoPort is the reason for a line that names an address but no port
+// when no default port is configured (ReaderConfig.Ports).
+var ErrNoPort = errors.New("no port on the line and no default port given")
+
 // ReaderConfig tells a Reader what it cannot learn from the input.
 type ReaderConfig struct {
 	// Ports apply to records that carry an address but no port: plain
@@ -358,10 +362,10 @@ func (r *Reader) add(a netip.Addr, port uint16, st state, h Hit) {
 func (r *Reader) addDefaultPorts(a netip.Addr, st state, h Hit, scanner bool) error {
 	switch {
 	case len(r.ports) == 0:
-		return errors.New("no port on the line and no default port given (use -p)")
+		return ErrNoPort
 	case scanner && len(r.ports) > 1:
 		return fmt.Errorf("%w: zmap writes the addresses that answered on the one port it scanned, and without a port field "+
-			"the file does not say which of the %d ports that was; have zmap write it (-f saddr,sport) or read each port's file with its own -p",
+			"the file does not say which of the %d ports that was; have zmap write it (-f saddr,sport) or read each port's file with its own port",
 			ErrPortUnknown, len(r.ports))
 	}
 	for _, p := range r.ports {
