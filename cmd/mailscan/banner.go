@@ -256,6 +256,15 @@ type bannerFlags struct {
 	quiet                            bool
 }
 
+func (bf *bannerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&bf.in, "i", "", "read the hit list from `file` (default and -: stdin)")
+	fs.StringVar(&bf.out, "o", "", "write results to `file` (default and -: stdout)")
+	fs.StringVar(&bf.ports, "p", "", "`ports` for input lines that carry only an address")
+	fs.BoolVar(&bf.quiet, "q", false, "no status line")
+	fs.StringVar(&bf.meta, "metadata", "", "write a JSON summary to `file` (at the start and the end)")
+	fs.StringVar(&bf.statusJSON, "status-json", "", "also write the status as one JSON object a second to `file`")
+}
+
 func runBanner(ctx context.Context, e *env, args []string) error {
 	var (
 		f  grabFlags
@@ -265,12 +274,7 @@ func runBanner(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(cmdBanner, e)
 	f.register(fs)
 	ex.register(fs)
-	fs.StringVar(&bf.in, "i", "", "read the hit list from `file` (default and -: stdin)")
-	fs.StringVar(&bf.out, "o", "", "write results to `file` (default and -: stdout)")
-	fs.StringVar(&bf.ports, "p", "", "`ports` for input lines that carry only an address")
-	fs.BoolVar(&bf.quiet, "q", false, "no status line")
-	fs.StringVar(&bf.meta, "metadata", "", "write a JSON summary to `file` (at the start and the end)")
-	fs.StringVar(&bf.statusJSON, "status-json", "", "also write the status as one JSON object a second to `file`")
+	bf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

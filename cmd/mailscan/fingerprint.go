@@ -60,22 +60,7 @@ func runFingerprint(ctx context.Context, e *env, args []string) error {
 		return usagef("--proto applies to greeting lines; results carry their protocol (drop --proto or -i)")
 	}
 	if verify {
-		if recog == "" {
-			return usagef("--verify needs --recog DIR")
-		}
-		db, err := fingerprint.LoadRecog(recog)
-		if err != nil {
-			return usagef("--recog: %v", err)
-		}
-		fmt.Fprintln(e.stderr, db.Report().String())
-		errs := db.Verify()
-		for _, err := range errs {
-			fmt.Fprintln(e.stdout, err)
-		}
-		if len(errs) > 0 {
-			return fmt.Errorf("%d example(s) failed", len(errs))
-		}
-		return nil
+		return verifyRecog(e, recog)
 	}
 	m, err := matcher(e, recog)
 	if err != nil {
@@ -98,18 +83,35 @@ func runFingerprint(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	r, name := e.stdin, "stdin"
-	if in != "-" {
-		f, err := os.Open(in)
-		if err != nil {
-			return usagef("-i: %v", err)
-		}
-		defer f.Close()
-		r, name = f, in
+	r, name, closeIn, err := openInput(e, in)
+	if err != nil {
+		return err
 	}
+	defer closeIn()
 	st, err := refingerprint(w, r, name, m)
 	e.log.Info("fingerprint done", "results", st.results, "named", st.named, "changed", st.changed, "bad_lines", st.bad)
 	return err
+}
+
+// verifyRecog checks every <example> of the Recog database in dir against
+// its own fingerprint and prints the failures.
+func verifyRecog(e *env, dir string) error {
+	if dir == "" {
+		return usagef("--verify needs --recog DIR")
+	}
+	db, err := fingerprint.LoadRecog(dir)
+	if err != nil {
+		return usagef("--recog: %v", err)
+	}
+	fmt.Fprintln(e.stderr, db.Report().String())
+	errs := db.Verify()
+	for _, err := range errs {
+		fmt.Fprintln(e.stdout, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d example(s) failed", len(errs))
+	}
+	return nil
 }
 
 // maxResultLine bounds one result line of -i: a result holds at most the

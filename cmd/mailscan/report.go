@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"mailscan/banner/report"
@@ -65,15 +65,8 @@ func init() { cmdReport.run = runReport }
 func runReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(cmdReport, e)
 	var ins listFlag
-	fs.Var(&ins, "i", "read banner results from `file` (repeatable: shards of one scan; - is stdin; gzip and zstd read directly; default: stdin)")
-	out := fs.String("o", "", "write the report to `file` (default: stdout)")
-	format := fs.String("format", "text", "output `format`: text, markdown, csv, json or html")
 	var opts report.Options
-	fs.IntVar(&opts.Top, "top", report.DefaultTop, "rows of the vendor, version, country and provider tables before \"other\"")
-	fs.StringVar(&opts.Country, "country", "", "MaxMind country database `file` (GeoLite2-Country.mmdb)")
-	fs.StringVar(&opts.ASN, "asn", "", "MaxMind ASN database `file` (GeoLite2-ASN.mmdb)")
-	fs.StringVar(&opts.Providers, "providers", "", "`file` of \"pattern = Provider\" lines tried before the built-in mapping")
-	fs.StringVar(&opts.Baseline, "baseline", "", "earlier scan to compare with: a results `file` or an earlier report's JSON")
+	out, format := registerReport(fs, &ins, &opts)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +87,71 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		return usagef("--providers maps AS organisations: it needs --asn")
 	}
 
+	inputs, err := reportInputs(e, ins)
+	if err != nil {
+		return err
+	}
+	rep, err := buildReport(ctx, inputs, &opts)
+	if err != nil {
+		return err
+	}
+	if n := rep.Summary.BadLines; n > 0 {
+		e.log.Warn("skipped bad input lines", "count", n, "first", rep.BadLines[0].String())
+	}
+
+	w, closeOut, err := openOutput(e, *out)
+	if err != nil {
+		return err
+	}
+	if err := rep.Write(w, f); err != nil {
+		closeOut()
+		return err
+	}
+	return closeOut()
+}
+
+// buildReport builds the report aside, so that an interrupt ends a report
+// stuck on a terminal's stdin; on a file or pipe it simply finishes first.
+func buildReport(ctx context.Context, inputs []report.Input, opts *report.Options) (*report.Report, error) {
+	type built struct {
+		rep *report.Report
+		err error
+	}
+	done := make(chan built, 1)
+	go func() {
+		rep, err := report.BuildInputs(inputs, opts)
+		done <- built{rep, err}
+	}()
+	var b built
+	select {
+	case b = <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	var oe *report.OptionError
+	if errors.As(b.err, &oe) {
+		return nil, usageError{b.err}
+	}
+	return b.rep, b.err
+}
+
+// registerReport registers report's flags.
+func registerReport(fs *flag.FlagSet, ins *listFlag, opts *report.Options) (out, format *string) {
+	fs.Var(ins, "i", "read banner results from `file` (repeatable: shards of one scan; - is stdin; gzip and zstd read directly; default: stdin)")
+	out = fs.String("o", "", "write the report to `file` (default: stdout)")
+	format = fs.String("format", "text", "output `format`: text, markdown, csv, json or html")
+	fs.IntVar(&opts.Top, "top", report.DefaultTop, "rows of the vendor, version, country and provider tables before \"other\"")
+	fs.StringVar(&opts.Country, "country", "", "MaxMind country database `file` (GeoLite2-Country.mmdb)")
+	fs.StringVar(&opts.ASN, "asn", "", "MaxMind ASN database `file` (GeoLite2-ASN.mmdb)")
+	fs.StringVar(&opts.Providers, "providers", "", "`file` of \"pattern = Provider\" lines tried before the built-in mapping")
+	fs.StringVar(&opts.Baseline, "baseline", "", "earlier scan to compare with: a results `file` or an earlier report's JSON")
+	return out, format
+}
+
+// reportInputs turns the -i values into report inputs: "-" (or none) is
+// stdin, once; every file is checked now, so that a missing shard is a
+// usage error before anything is read.
+func reportInputs(e *env, ins listFlag) ([]report.Input, error) {
 	if len(ins) == 0 {
 		ins = listFlag{"-"}
 	}
@@ -102,62 +160,17 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	for _, path := range ins {
 		if path == "-" {
 			if stdin++; stdin > 1 {
-				return usagef("-i -: stdin can be read only once")
+				return nil, usagef("-i -: stdin can be read only once")
 			}
 			inputs = append(inputs, report.ReaderInput(e.stdin, "stdin"))
 			continue
 		}
-		// Checked here so that a missing shard is a usage error before
-		// anything is read.
 		f, err := os.Open(path)
 		if err != nil {
-			return usageError{err}
+			return nil, usageError{err}
 		}
 		f.Close()
 		inputs = append(inputs, report.FileInput(path))
 	}
-
-	// Build runs aside so that an interrupt ends a report stuck on a
-	// terminal's stdin; on a file or pipe it simply finishes first.
-	type built struct {
-		rep *report.Report
-		err error
-	}
-	done := make(chan built, 1)
-	go func() {
-		rep, err := report.BuildInputs(inputs, &opts)
-		done <- built{rep, err}
-	}()
-	var b built
-	select {
-	case b = <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("interrupted: %w", ctx.Err())
-	}
-	if b.err != nil {
-		var oe *report.OptionError
-		if errors.As(b.err, &oe) {
-			return usageError{b.err}
-		}
-		return b.err
-	}
-	rep := b.rep
-	if n := rep.Summary.BadLines; n > 0 {
-		e.log.Warn("skipped bad input lines", "count", n, "first", rep.BadLines[0].String())
-	}
-
-	var w io.Writer = e.stdout
-	if *out != "" {
-		file, err := os.Create(*out)
-		if err != nil {
-			return usageError{err}
-		}
-		defer file.Close()
-		w = file
-		if err := rep.Write(w, f); err != nil {
-			return err
-		}
-		return file.Close()
-	}
-	return rep.Write(w, f)
+	return inputs, nil
 }
