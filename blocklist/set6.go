@@ -3,6 +3,8 @@ package blocklist
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -35,10 +37,20 @@ func RangeFromPrefix6(p netip.Prefix) Range6 {
 }
 
 // Set6 is an immutable set of IPv6 addresses, stored as sorted, disjoint,
-// non-adjacent ranges. A nil *Set6 is a valid, empty set. Every method is
-// safe for concurrent use.
+// non-adjacent ranges together with the number of addresses before each
+// range, so that membership and rank (At, IndexOf) are binary searches. A
+// nil *Set6 is a valid, empty set. Every method is safe for concurrent use.
+//
+// Counts are uint64 and saturate: a set of 2^64 addresses or more (a /64
+// and anything larger) has Len math.MaxUint64, and At and IndexOf are
+// defined only for sets smaller than that, which a scan's target list is.
 type Set6 struct {
 	ranges []r128
+	// before[i] is the number of addresses in ranges[:i], saturated.
+	before []uint64
+	// lasts[i] is ranges[i].last, packed densely for search.
+	lasts []u128
+	n     uint64
 }
 
 // r128 is a range in 128-bit integer form.
@@ -79,7 +91,91 @@ func fromSorted6(in []r128) *Set6 {
 		}
 		out = append(out, r)
 	}
-	return &Set6{ranges: slices.Clip(out)}
+	return newSet6(slices.Clip(out))
+}
+
+// newSet6 wraps sorted, disjoint, non-adjacent ranges, counting them.
+func newSet6(rs []r128) *Set6 {
+	s := &Set6{ranges: rs, before: make([]uint64, len(rs)), lasts: make([]u128, len(rs))}
+	for i, r := range rs {
+		s.before[i] = s.n
+		s.lasts[i] = r.last
+		s.n = addSat(s.n, r.len())
+	}
+	return s
+}
+
+// len returns the number of addresses in r, saturated at 2^64-1.
+func (r r128) len() uint64 {
+	d := r.last.sub(r.first) // last-first, below 2^128
+	if d.hi != 0 || d.lo == ^uint64(0) {
+		return ^uint64(0)
+	}
+	return d.lo + 1
+}
+
+// addSat returns a+b, saturated at 2^64-1.
+func addSat(a, b uint64) uint64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return ^uint64(0)
+}
+
+// Len returns the number of addresses in s, or math.MaxUint64 when it
+// holds 2^64 addresses or more.
+func (s *Set6) Len() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+// At returns the address of rank i in s, counting from 0 in ascending
+// order, in O(log ranges) time and without allocating. The caller must
+// ensure i < s.Len() < math.MaxUint64; At panics otherwise, as indexing a
+// slice out of range does.
+func (s *Set6) At(i uint64) netip.Addr {
+	if i >= s.Len() || s.n == ^uint64(0) {
+		panic(fmt.Sprintf("blocklist: Set6.At(%d) out of range [0,%d)", i, s.Len()))
+	}
+	// The last range that starts at rank <= i.
+	lo, hi := 0, len(s.before)
+	for hi-lo > 1 {
+		m := int(uint(lo+hi) >> 1)
+		if s.before[m] <= i {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return s.ranges[lo].first.add(i - s.before[lo]).addr()
+}
+
+// IndexOf returns the rank of a in s, the inverse of At; ok is false if a
+// is not in s (or s is too large to rank).
+func (s *Set6) IndexOf(a netip.Addr) (i uint64, ok bool) {
+	if s == nil || s.n == ^uint64(0) || !a.Is6() || a.Is4In6() {
+		return 0, false
+	}
+	v := u128From(a)
+	k := s.search(v)
+	if k == len(s.ranges) || v.less(s.ranges[k].first) {
+		return 0, false
+	}
+	return s.before[k] + v.sub(s.ranges[k].first).lo, true
+}
+
+// Equal reports whether s and o hold the same addresses.
+func (s *Set6) Equal(o *Set6) bool {
+	var a, b []r128
+	if s != nil {
+		a = s.ranges
+	}
+	if o != nil {
+		b = o.ranges
+	}
+	return slices.Equal(a, b)
 }
 
 // Empty reports whether s holds no address.
@@ -104,14 +200,33 @@ func (s *Set6) Contains(a netip.Addr) bool {
 		return false
 	}
 	v := u128From(a)
-	i, _ := slices.BinarySearchFunc(s.ranges, v, func(r r128, v u128) int {
-		// Ranges wholly below v sort first.
-		if r.last.less(v) {
-			return -1
-		}
-		return 1
-	})
+	i := s.search(v)
 	return i < len(s.ranges) && !v.less(s.ranges[i].first)
+}
+
+// search returns the index of the first range whose last address is >= v,
+// or len(s.ranges) if there is none. Like Set.search it halves without a
+// data-dependent branch (the scanner's destinations are random): the
+// borrow of the 128-bit subtraction is the comparison.
+func (s *Set6) search(v u128) int {
+	lasts := s.lasts
+	n := len(lasts)
+	if n == 0 {
+		return 0
+	}
+	base := 0
+	for n > 1 {
+		half := n >> 1
+		l := lasts[base+half]
+		_, b := bits.Sub64(l.lo, v.lo, 0)
+		_, b = bits.Sub64(l.hi, v.hi, b) // b is 1 if l < v
+		base += half & -int(b)
+		n -= half
+	}
+	if lasts[base].less(v) {
+		base++
+	}
+	return base
 }
 
 // Union returns the addresses in s or o.
@@ -157,7 +272,7 @@ func (s *Set6) Subtract(o *Set6) *Set6 {
 			out = append(out, cur)
 		}
 	}
-	return &Set6{ranges: out}
+	return newSet6(out)
 }
 
 // Intersect returns the addresses in both s and o.
@@ -207,6 +322,18 @@ func (v u128) next() u128 {
 		return u128{v.hi + 1, 0}
 	}
 	return u128{v.hi, v.lo + 1}
+}
+
+// add returns v+d, wrapping at the top.
+func (v u128) add(d uint64) u128 {
+	lo, carry := bits.Add64(v.lo, d, 0)
+	return u128{v.hi + carry, lo}
+}
+
+// sub returns v-o, wrapping below zero.
+func (v u128) sub(o u128) u128 {
+	lo, borrow := bits.Sub64(v.lo, o.lo, 0)
+	return u128{v.hi - o.hi - borrow, lo}
 }
 
 // prev returns v-1 (callers never ask below ::).
