@@ -109,7 +109,7 @@ func New(cfg *Config) (*Scanner, error) {
 		return nil, err
 	}
 	s := &Scanner{cfg: c, queue: queue.New[event](), stopCh: make(chan struct{}), dd: newDedup()}
-	if s.space, err = targets.New(c.Allowed, c.Ports); err != nil {
+	if s.space, err = targets.New(targets.Addrs{V4: c.Allowed}, c.Ports); err != nil {
 		return nil, fmt.Errorf("syn: %w", err)
 	}
 	if err := s.initCycle(); err != nil {

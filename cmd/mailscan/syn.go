@@ -181,7 +181,7 @@ func (f *synFlags) plan(e *env, args []string) (*scanPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Allowed, cfg.Deny = allowed, excl.Blocklist
+	cfg.Allowed, cfg.Deny = allowed.V4, excl.Blocklist
 	return &scanPlan{cfg: cfg, policy: pol, excluded: excl}, nil
 }
 
