@@ -128,6 +128,9 @@ func TestSet6Rank(t *testing.T) {
 				if got := s.At(uint64(i)); got != a {
 					t.Fatalf("set %v: At(%d) = %v, want %v", s, i, got, a)
 				}
+				if got := s.AtAddr6(uint64(i)); got.Addr() != a || got != blocklist.Addr6From(a) {
+					t.Fatalf("set %v: AtAddr6(%d) = %v, want %v", s, i, got, a)
+				}
 				if k, ok := s.IndexOf(a); !ok || k != uint64(i) {
 					t.Fatalf("set %v: IndexOf(%v) = %d, %v, want %d", s, a, k, ok, i)
 				}
@@ -135,6 +138,9 @@ func TestSet6Rank(t *testing.T) {
 			for i, in := range want {
 				if _, ok := s.IndexOf(u.at(i)); ok != in {
 					t.Fatalf("set %v: IndexOf(%v) ok = %v, want %v", s, u.at(i), ok, in)
+				}
+				if got := s.ContainsAddr6(blocklist.Addr6From(u.at(i))); got != in {
+					t.Fatalf("set %v: ContainsAddr6(%v) = %v, want %v", s, u.at(i), got, in)
 				}
 			}
 		}
@@ -184,7 +190,7 @@ func TestSet6RankAllocs(t *testing.T) {
 	s := blocklist.NewSet6(blocklist.RangeFromPrefix6(netip.MustParsePrefix("2001:db8::/112")),
 		blocklist.RangeFromPrefix6(netip.MustParsePrefix("2001:db8:1::/120")))
 	a := netip.MustParseAddr("2001:db8:1::7")
-	if n := testing.AllocsPerRun(100, func() { s.At(65540); s.IndexOf(a) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { s.At(65540); s.AtAddr6(65541); s.IndexOf(a); s.ContainsAddr6(blocklist.Addr6{Hi: 1}) }); n != 0 {
 		t.Errorf("At and IndexOf allocate %v times", n)
 	}
 }
@@ -214,25 +220,20 @@ func BenchmarkContains6(b *testing.B) {
 			rs = append(rs, blocklist.RangeFromPrefix6(netip.PrefixFrom(netip.AddrFrom16(a), 48)))
 		}
 		s := blocklist.Reserved6().Union(blocklist.NewSet6(rs...))
-		addrs := make([]netip.Addr, 4096)
+		addrs := make([]blocklist.Addr6, 4096)
 		for i := range addrs {
 			if i%2 == 0 {
 				r := rs[rng.IntN(len(rs))]
-				addrs[i] = r.First.Next()
+				addrs[i] = blocklist.Addr6From(r.First.Next())
 			} else {
-				var a [16]byte
-				for k := range a {
-					a[k] = byte(rng.IntN(256))
-				}
-				a[0] = 0x2a
-				addrs[i] = netip.AddrFrom16(a)
+				addrs[i] = blocklist.Addr6{Hi: 0x2a<<56 | rng.Uint64()>>8, Lo: rng.Uint64()}
 			}
 		}
 		b.Run(fmt.Sprintf("ranges=%d", len(s.Ranges())), func(b *testing.B) {
 			b.ReportAllocs()
 			var hit bool
 			for i := 0; b.Loop(); i++ {
-				hit = s.Contains(addrs[i&4095]) != hit
+				hit = s.ContainsAddr6(addrs[i&4095]) != hit
 			}
 			sinkBool6 = hit
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
@@ -251,9 +252,9 @@ func BenchmarkAt6(b *testing.B) {
 	}
 	s := blocklist.NewSet6(rs...)
 	b.ReportAllocs()
-	var last netip.Addr
+	var last blocklist.Addr6
 	for i := uint64(0); b.Loop(); i++ {
-		last = s.At((i * 0x9e3779b97f4a7c15) % s.Len())
+		last = s.AtAddr6((i * 0x9e3779b97f4a7c15) % s.Len())
 	}
-	sinkBool6 = last.IsValid()
+	sinkBool6 = last.Lo == 0
 }

@@ -85,9 +85,9 @@ func (s *Space) At(i uint64) (addr uint32, port uint16) {
 // Addrs().V6 (v4 being the number of IPv4 addresses) and port
 // i%len(ports). It takes O(log ranges) time and allocates nothing. The
 // caller must ensure s.Len4() <= i < s.Len(); At6 panics otherwise.
-func (s *Space) At6(i uint64) (addr netip.Addr, port uint16) {
+func (s *Space) At6(i uint64) (addr blocklist.Addr6, port uint16) {
 	a, p := i/s.np, i%s.np
-	return s.v6.At(a - s.n4/s.np), s.ports[p]
+	return s.v6.AtAddr6(a - s.n4/s.np), s.ports[p]
 }
 
 // IndexOf returns the index of the IPv4 target (addr, port), the inverse

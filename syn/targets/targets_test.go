@@ -252,7 +252,7 @@ func TestSpaceAtAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(1000, func() {
 			a, p := sp.At(4097)
 			a6, p6 := sp.At6(sp.Len4() + 4096)
-			sink += uint64(a) + uint64(p) + uint64(p6) + uint64(a6.As16()[15])
+			sink += uint64(a) + uint64(p) + uint64(p6) + a6.Lo
 		}); n != 0 {
 			t.Fatalf("At and At6 allocate %v times per call with %d ports", n, len(ports))
 		}
@@ -359,7 +359,7 @@ func TestSpaceMixedBruteForce(t *testing.T) {
 				got = netip.AddrPortFrom(blocklist.AddrFromUint32(a), p)
 			} else {
 				a, p := sp.At6(uint64(i))
-				got = netip.AddrPortFrom(a, p)
+				got = netip.AddrPortFrom(a.Addr(), p)
 			}
 			if got != ap {
 				t.Fatalf("case %d: target %d is %v, want %v", c, i, got, ap)
@@ -405,7 +405,7 @@ func TestSpaceLimits(t *testing.T) {
 	if err != nil || sp.Len() != targets.MaxTargets {
 		t.Fatalf("New(/65 × 1 port) = %v, %v; want %d targets", sp, err, uint64(targets.MaxTargets))
 	}
-	if a, _ := sp.At6(sp.Len() - 1); a != netip.MustParseAddr("2001:db8::7fff:ffff:ffff:ffff") {
+	if a, _ := sp.At6(sp.Len() - 1); a.Addr() != netip.MustParseAddr("2001:db8::7fff:ffff:ffff:ffff") {
 		t.Errorf("last target %v", a)
 	}
 	for _, tc := range []struct {
@@ -438,7 +438,7 @@ func BenchmarkSpaceAt6(b *testing.B) {
 	var sum uint16
 	for i := uint64(0); b.Loop(); i++ {
 		a, p := sp.At6(sp.Len4() + (i*0x9e3779b97f4a7c15)%n6)
-		sum += uint16(a.As16()[15]) + p
+		sum += uint16(a.Lo) + p
 	}
 	_ = sum
 }
