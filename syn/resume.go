@@ -28,11 +28,17 @@ type ResumeState struct {
 }
 
 // ConfigHash returns the hash of the parts of a scan a resumed run must share
-// with the original: the allowed ranges, the ports, the shard and seed.
+// with the original: the allowed ranges of both families, the ports, the
+// shard and seed.
 func ConfigHash(c *Config) string {
 	h := sha256.New()
 	for _, r := range c.Allowed.Ranges() {
 		fmt.Fprintf(h, "%d-%d,", r.First, r.Last)
+	}
+	// IPv6 targets only when there are some: an IPv4 scan keeps the hash
+	// it had before IPv6 existed, and with it its resume files.
+	if !c.Allowed6.Empty() {
+		fmt.Fprintf(h, "|v6:%s", c.Allowed6)
 	}
 	h.Write([]byte{'|'})
 	for _, p := range c.Ports {
