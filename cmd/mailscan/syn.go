@@ -61,27 +61,27 @@ func init() { cmdSyn.run = runSyn }
 // synFlags are the flags syn shares with run.
 type synFlags struct {
 	exclusionFlags
-	allowlists                listFlag
-	ports                     string
-	maxTargets, maxResults    uint64
-	maxRuntime                time.Duration
-	seed                      string
-	shards, shard             uint64
-	rate                      float64
-	bandwidth                 string
-	probes, senders, batch    int
-	tcpOptions                string
-	iface, gatewayMAC         string
-	sources                   listFlag
-	gatewayMAC6               string
-	force                     bool
-	sourcePorts               string
-	ttl                       uint
-	cooldown, checkpoint      time.Duration
-	closed, quiet, dryRun     bool
-	metadata, resume          string
-	statusJSON                string
-	sendMode                  string
+	allowlists             listFlag
+	ports                  string
+	maxTargets, maxResults uint64
+	maxRuntime             time.Duration
+	seed                   string
+	shards, shard          uint64
+	rate                   float64
+	bandwidth              string
+	probes, senders, batch int
+	tcpOptions             string
+	iface, gatewayMAC      string
+	sources                listFlag
+	gatewayMAC6            string
+	force                  bool
+	sourcePorts            string
+	ttl                    uint
+	cooldown, checkpoint   time.Duration
+	closed, quiet, dryRun  bool
+	metadata, resume       string
+	statusJSON             string
+	sendMode               string
 }
 
 func (f *synFlags) register(fs *flag.FlagSet) {
