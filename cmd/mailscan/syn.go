@@ -61,27 +61,32 @@ func init() { cmdSyn.run = runSyn }
 // synFlags are the flags syn shares with run.
 type synFlags struct {
 	exclusionFlags
-	allowlists             listFlag
-	ports                  string
-	maxTargets, maxResults uint64
-	maxRuntime             time.Duration
-	seed                   string
-	shards, shard          uint64
-	rate                   float64
-	bandwidth              string
-	probes, senders, batch int
-	tcpOptions             string
-	iface, gatewayMAC      string
-	sources                listFlag
-	gatewayMAC6            string
-	force                  bool
-	sourcePorts            string
-	ttl                    uint
-	cooldown, checkpoint   time.Duration
-	closed, quiet, dryRun  bool
-	metadata, resume       string
-	statusJSON             string
-	sendMode               string
+	familyFlags
+	allowlists                listFlag
+	ports                     string
+	maxTargets, maxResults    uint64
+	maxRuntime                time.Duration
+	seed                      string
+	shards, shard             uint64
+	rate                      float64
+	bandwidth                 string
+	probes, senders, batch    int
+	tcpOptions                string
+	iface, gatewayMAC, gwMAC6 string
+	sourcePorts               string
+	ttl                       uint
+	cooldown, checkpoint      time.Duration
+	closed, quiet, dryRun     bool
+	metadata, resume          string
+	statusJSON                string
+	sendMode                  string
+}
+
+// familyFlags are the flags of a scan of both families: a source address
+// per family (-S twice), and --force past MaxIPv6Targets.
+type familyFlags struct {
+	sources listFlag
+	force   bool
 }
 
 func (f *synFlags) register(fs *flag.FlagSet) {
@@ -103,7 +108,7 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.iface, "i", "", "`interface` to send on (default: from the routing table)")
 	fs.Var(&f.sources, "S", "source `address` (default: the interface's); once per family for a scan of both")
 	fs.StringVar(&f.gatewayMAC, "G", "", "gateway `MAC` address, of both families unless --gateway-mac6 (default: from the neighbour table, else ARP or neighbour solicitation)")
-	fs.StringVar(&f.gatewayMAC6, "gateway-mac6", "", "IPv6 gateway `MAC` address (default: -G, else the neighbour table, else neighbour solicitation)")
+	fs.StringVar(&f.gwMAC6, "gateway-mac6", "", "IPv6 gateway `MAC` address (default: -G, else the neighbour table, else neighbour solicitation)")
 	fs.BoolVar(&f.force, "force", false, "scan more than 2^32 IPv6 targets (addresses × ports)")
 	fs.StringVar(&f.sourcePorts, "source-port", fmt.Sprintf("%d-%d", syn.DefaultSourcePortFirst, syn.DefaultSourcePortLast), "source port `range` the probes use (keep it out of the host's ephemeral range)")
 	fs.UintVar(&f.ttl, "ttl", syn.DefaultTTL, "IP TTL of the probes")
@@ -257,7 +262,7 @@ func (f *synFlags) route(cfg *syn.Config) error {
 	for _, g := range []struct {
 		flag, value string
 		mac         *net.HardwareAddr
-	}{{"-G", f.gatewayMAC, &cfg.GatewayMAC}, {"--gateway-mac6", f.gatewayMAC6, &cfg.GatewayMAC6}} {
+	}{{"-G", f.gatewayMAC, &cfg.GatewayMAC}, {"--gateway-mac6", f.gwMAC6, &cfg.GatewayMAC6}} {
 		if g.value == "" {
 			continue
 		}
