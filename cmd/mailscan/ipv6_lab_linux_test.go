@@ -753,3 +753,65 @@ func injectWith(handle func(frame []byte, send func([]byte))) error {
 		}
 	}
 }
+
+// TestIntegrationIPv6Run: mailscan run over the IPv6 target and
+// pseudo-service ranges, its banner side without privileges: the hits are
+// the IPv6 ground truth, the pseudo-service hosts (which answer on every
+// port) are flagged by their control probes and nothing else is, and every
+// hit gets one result, a success outside the pseudo range.
+func TestIntegrationIPv6Run(t *testing.T) {
+	l := needLab6(t)
+	dir := nobodyDir(t)
+	r := l.mailscanIn(t, l.get("LAB_SCAN_NS"), "run", "-q", "-p", l.get("LAB_ALL_PORTS"), "--allow-reserved", l.get("LAB6_ALLOW_RESERVED"),
+		"-b", l.get("LAB6_BLOCKLIST"), "--cooldown", "2", "--hits", filepath.Join(dir, "hits.csv"), "-o", filepath.Join(dir, "results.jsonl"),
+		"--metadata", filepath.Join(dir, "meta.json"), "--user", "nobody", l.get("LAB6_TARGET_RANGE"), l.get("LAB6_PSEUDO_RANGE"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	plain, flagged := runHits(t, filepath.Join(dir, "hits.csv"))
+	_, want := l.expectedOpen46(t, l.get("LAB_ALL_PORTS"))
+	if d := diff(canon(t, bracket(plain)), want); d != "" {
+		t.Errorf("unflagged hits differ from the IPv6 ground truth: %s", d)
+	}
+	var pseudo []string
+	for _, a := range readLines(t, l.get("LAB6_PSEUDO")) {
+		for _, p := range strings.Split(l.get("LAB_ALL_PORTS"), ",") {
+			pseudo = append(pseudo, "["+a+"]:"+p)
+		}
+	}
+	flaggedKeys := canon(t, bracket(flagged))
+	if d := diff(flaggedKeys, canon(t, pseudo)); d != "" {
+		t.Errorf("hits flagged answers_all_ports differ from the IPv6 pseudo-service range: %s", d)
+	}
+	isPseudo := map[string]bool{}
+	for _, k := range flaggedKeys {
+		isPseudo[k] = true
+	}
+	var got []string
+	for _, res := range readResults(t, filepath.Join(dir, "results.jsonl")) {
+		k := netip.AddrPortFrom(netip.MustParseAddr(res.IP), uint16(res.Port)).String()
+		got = append(got, k)
+		if !isPseudo[k] && res.Status != "success" {
+			t.Errorf("%s: %s (%s)", k, res.Status, res.Error)
+		}
+	}
+	sort.Strings(got)
+	all := slices.Concat(want, flaggedKeys)
+	sort.Strings(all)
+	if d := diff(got, all); d != "" {
+		t.Errorf("results do not match the hits one for one: %s", d)
+	}
+}
+
+// bracket turns the "ip:port" keys runHits makes (ip:port with a bare
+// IPv6 address) into forms netip parses: [ip6]:port.
+func bracket(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		if j := strings.LastIndexByte(k, ':'); strings.Count(k, ":") > 1 {
+			k = "[" + k[:j] + "]" + k[j:]
+		}
+		out[i] = k
+	}
+	return out
+}
