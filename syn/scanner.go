@@ -29,6 +29,9 @@ type Scanner struct {
 	space  *targets.Space
 	cycle  *cyclic.Cycle
 	iters  []*cyclic.Iter
+	// configHash is ConfigHash of the scan, computed once: every resume
+	// state the checkpointer writes carries it.
+	configHash string
 	cookie *cookie.Cookie
 	tmpl   *frame.Template  // nil without IPv4 targets
 	tmpl6  *frame.Template6 // nil without IPv6 targets
@@ -231,8 +234,9 @@ func (s *Scanner) initCycle() error {
 	if s.cycle, err = cyclic.New(s.space.Len(), c.Seed); err != nil {
 		return fmt.Errorf("syn: %w", err)
 	}
+	s.configHash = ConfigHash(c)
 	if c.Resume != nil {
-		if err := c.Resume.check(c, s.space.Len(), s.cycle); err != nil {
+		if err := c.Resume.check(s.configHash, s.space.Len(), s.cycle); err != nil {
 			return err
 		}
 		c.Senders = len(c.Resume.Positions)
