@@ -25,19 +25,19 @@ import (
 
 // Scanner runs one SYN scan. Make it with New, run it once with Run.
 type Scanner struct {
-	cfg    Config
-	space  *targets.Space
-	cycle  *cyclic.Cycle
-	iters  []*cyclic.Iter
+	cfg   Config
+	space *targets.Space
+	cycle *cyclic.Cycle
+	iters []*cyclic.Iter
 	// configHash is ConfigHash of the scan, computed once: every resume
 	// state the checkpointer writes carries it.
 	configHash string
-	cookie *cookie.Cookie
-	tmpl   *frame.Template  // nil without IPv4 targets
-	tmpl6  *frame.Template6 // nil without IPv6 targets
-	route  Route
-	src    uint32          // our IPv4 address; 0 without IPv4 targets
-	src6   blocklist.Addr6 // our IPv6 address; zero without IPv6 targets
+	cookie     *cookie.Cookie
+	tmpl       *frame.Template  // nil without IPv4 targets
+	tmpl6      *frame.Template6 // nil without IPv6 targets
+	route      Route
+	src        uint32          // our IPv4 address; 0 without IPv4 targets
+	src6       blocklist.Addr6 // our IPv6 address; zero without IPv6 targets
 
 	claimed  atomic.Uint64 // targets claimed against MaxTargets
 	stop     atomic.Bool   // set on interrupt: senders end after their batch
