@@ -59,9 +59,11 @@ type Config struct {
 	// "localhost" when that fails. It must not hold spaces or control
 	// characters.
 	EHLOName string
-	// SourceIP is the local address to dial from; the zero Addr lets the
-	// kernel choose.
-	SourceIP netip.Addr
+	// SourceIP is the local address to dial IPv4 targets from, SourceIP6
+	// the one to dial IPv6 targets from; the zero Addr lets the kernel
+	// choose.
+	SourceIP  netip.Addr
+	SourceIP6 netip.Addr
 	// MaxLineBytes bounds one reply line, CRLF included. Default 8192,
 	// minimum 128.
 	MaxLineBytes int
@@ -138,6 +140,9 @@ func NewScanner(cfg *Config) (*Scanner, error) {
 	if c.Policy == nil {
 		c.Policy = blocklist.DefaultPolicy()
 	}
+	if c.SourceIP.IsValid() && !c.SourceIP.Is4() || c.SourceIP6.IsValid() && (!c.SourceIP6.Is6() || c.SourceIP6.Is4In6()) {
+		return nil, fmt.Errorf("banner: source addresses %v and %v: want an IPv4 and an IPv6 address", c.SourceIP, c.SourceIP6)
+	}
 	s := &Scanner{cfg: c, tlsConfig: newTLSConfig()}
 	if c.Dial != nil {
 		s.dialer = func(ctx context.Context, raddr netip.AddrPort) (net.Conn, error) {
@@ -148,9 +153,13 @@ func NewScanner(cfg *Config) (*Scanner, error) {
 		// and the parallel-dial machinery of DialContext: less work and a
 		// shallower stack for each of thousands of goroutines.
 		d := &net.Dialer{KeepAlive: -1, ControlContext: dialControl} // nothing lives long enough for keepalives
-		laddr := netip.AddrPortFrom(c.SourceIP, 0)
+		laddr, laddr6 := netip.AddrPortFrom(c.SourceIP, 0), netip.AddrPortFrom(c.SourceIP6, 0)
 		s.dialer = func(ctx context.Context, raddr netip.AddrPort) (net.Conn, error) {
-			tc, err := d.DialTCP(ctx, "tcp", laddr, raddr)
+			l := laddr
+			if raddr.Addr().Is6() && !raddr.Addr().Is4In6() {
+				l = laddr6
+			}
+			tc, err := d.DialTCP(ctx, "tcp", l, raddr)
 			if err != nil {
 				return nil, err // not tc: a nil *TCPConn in a net.Conn is not nil
 			}

@@ -1,6 +1,8 @@
-// Package blocklist holds sets of IPv4 addresses as sorted lists of
-// disjoint ranges: the targets of a scan, the ranges it must never touch,
-// and the algebra between them (union, intersection, difference).
+// Package blocklist holds sets of IPv4 addresses (Set) and IPv6 addresses
+// (Set6) as sorted lists of disjoint ranges: the targets of a scan, the
+// ranges it must never touch, and the algebra between them (union,
+// intersection, difference). Policy is the one exclusion policy of both
+// families that every stage asks before it sends or dials.
 //
 // Addresses are uint32 values in host byte order (1.2.3.4 == 0x01020304),
 // the form the scanner's hot paths use; netip.Addr conveniences sit on top.
@@ -8,7 +10,9 @@
 // goroutine without locking. Contains, the per-packet blocklist check, is a
 // binary search over the ranges and allocates nothing. At and IndexOf map
 // between an address and its rank in the set, so a scan can walk a
-// permutation of [0, Len()) without any per-address memory.
+// permutation of [0, Len()) without any per-address memory. Set6 does the
+// same for IPv6 lists and prefixes, with the addresses of its per-packet
+// methods (ContainsAddr6, AtAddr6) as Addr6, two uint64 halves.
 //
 // Parse reads ZMap's blocklist/allowlist file format: one entry per line,
 // "#" starts a comment anywhere on a line, blank lines and surrounding
@@ -17,7 +21,8 @@
 // masscan writes it, an inclusive range ("192.0.2.1-192.0.2.9").
 //
 // Limits, and where this parser is deliberately stricter than ZMap's:
-//   - IPv4 only. An IPv6 entry is an error (ErrIPv6), not silently dropped.
+//   - Parse reads IPv4 only: an IPv6 entry is an error (ErrIPv6), not
+//     silently dropped. ParseList takes IPv6 entries too, into a Set6.
 //   - No host names: ZMap resolves names through DNS while loading a
 //     blocklist; an exclusion list that depends on DNS answers is not one
 //     a scanner should trust, so names are errors here.

@@ -118,6 +118,12 @@ func (p *Policy) User4() *Set { return p.user4 }
 // AllowReserved4 returns the IPv4 reserved addresses opened on purpose.
 func (p *Policy) AllowReserved4() *Set { return p.allow4 }
 
+// User6 returns the IPv6 addresses of the user's blocklists.
+func (p *Policy) User6() *Set6 { return p.user6 }
+
+// AllowReserved6 returns the IPv6 reserved addresses opened on purpose.
+func (p *Policy) AllowReserved6() *Set6 { return p.allow6 }
+
 // Lists returns the user's blocklists, in the order given.
 func (p *Policy) Lists() []*List { return p.lists }
 

@@ -7,9 +7,10 @@
 # send  Packets per second that reach a silent veth, the tools alternated run by run (A B C A B C,
 #       BENCH_ROUNDS rounds, the order rotated each round): mailscan --senders 1 and 2, zmap -T 1
 #       and -T 2, masscan, trafgen --cpus 1 and 2 sending one fixed SYN (the kernel's own limit
-#       for AF_PACKET TX ring → veth). Prints every run, the medians, and the ratios
+#       for AF_PACKET TX ring → veth), and mailscan6 --senders 1 and 2: mailscan scanning an IPv6
+#       prefix (78-byte frames against 58). Prints every run, the medians, and the ratios
 #       mailscan/zmap, mailscan/masscan and mailscan/trafgen at equal sender/CPU counts, each
-#       against its target (≥ 1.5, ≥ 1.5, ≥ 0.9).
+#       against its target (≥ 1.5, ≥ 1.5, ≥ 0.9), and IPv6/IPv4 for mailscan (≥ 0.8).
 # recv  mailscan --closed at increasing -r into a namespace whose kernel answers every SYN with a
 #       RST: probes sent, replies counted, kernel drops, reply rate, where any loss happened, and
 #       the highest rate at which no reply was lost; first, trafgen's SYN flood measures what the
@@ -52,6 +53,9 @@ export LC_ALL=C
 
 readonly PROG=${0##*/}
 readonly SILENT_RANGE=198.19.0.0/16
+# The IPv6 send runs scan a /112 of the silent side's (65536 addresses × SEND_PORTS, in the
+# documentation prefix): an address on scan0 and the prefix on-link, nothing else IPv6.
+readonly SILENT_RANGE6=2001:db8:19::/112 SCAN_ADDR6=2001:db8:18::1
 readonly TARGET_RANGE=198.18.128.0/17
 readonly SCAN_ADDR=198.18.0.1 SIL_ADDR=198.18.0.2 RCV_ADDR=198.18.0.5 TGT_ADDR=198.18.0.6
 readonly SCAN_MAC=02:6d:62:00:01:01 SIL_MAC=02:6d:62:00:01:02
@@ -310,6 +314,13 @@ build_lab() {
 	ip -n "$NS_SCAN" route add "$TARGET_RANGE" via "$TGT_ADDR" dev "$RCV_IF"
 	ip -n "$NS_SILENT" route add local "$SILENT_RANGE" dev lo
 	ip -n "$NS_TARGET" route add local "$TARGET_RANGE" dev lo
+	# IPv6 on scan0 alone, for the mailscan6 runs: no link-local address, DAD or solicitations.
+	nsx "$NS_SCAN" sysctl -q -w net.ipv6.conf.all.disable_ipv6=0 "net.ipv6.conf.$SCAN_IF.addr_gen_mode=1" \
+		"net.ipv6.conf.$SCAN_IF.accept_dad=0" "net.ipv6.conf.$SCAN_IF.router_solicitations=0" \
+		"net.ipv6.conf.$SCAN_IF.disable_ipv6=0" >/dev/null
+	ip -n "$NS_SCAN" -6 addr flush dev "$SCAN_IF" scope link
+	ip -n "$NS_SCAN" -6 addr add "$SCAN_ADDR6/64" dev "$SCAN_IF" nodad
+	ip -n "$NS_SCAN" -6 route add "$SILENT_RANGE6" dev "$SCAN_IF"
 	# The silent side drops every frame at the netdev ingress hook: after the veth has counted it,
 	# before IP. Nothing cheaper is on offer without XDP, and whatever the drop costs is charged
 	# to the sending CPU (veth delivers in the sender's softirq) equally for every tool.
@@ -556,6 +567,11 @@ send_cmd() {
 			--allow-reserved 198.18.0.0/15 --cooldown 0 -q -o /dev/null --metadata "$DIR/meta.json"
 			-i "$SCAN_IF" -S "$SCAN_ADDR" -G "$SIL_MAC" "$SILENT_RANGE")
 		;;
+	mailscan6)
+		CMD=(ip netns exec "$NS_SCAN" "$MS_BIN" syn -r 0 --senders "$n" -p "$SEND_PORTS"
+			--allow-reserved 2001:db8::/32 --cooldown 0 -q -o /dev/null --metadata "$DIR/meta.json"
+			-i "$SCAN_IF" -S "$SCAN_ADDR6" -G "$SIL_MAC" "$SILENT_RANGE6")
+		;;
 	zmap)
 		# -r 0: no rate limit; -c 0: no cooldown; an empty -b replaces the default blocklist,
 		# which holds 198.18.0.0/15.
@@ -589,9 +605,11 @@ bench_send() {
 	((HAVE_ZMAP)) && runs+=("zmap 1")
 	((HAVE_MASSCAN)) && runs+=("masscan 1")
 	((HAVE_TRAFGEN)) && runs+=("trafgen 1")
+	runs+=("mailscan6 1")
 	runs+=("mailscan 2")
 	((HAVE_ZMAP)) && runs+=("zmap 2")
 	((HAVE_TRAFGEN)) && runs+=("trafgen 2")
+	runs+=("mailscan6 2")
 	SEND_RUNS=("${runs[@]}")
 	printf '\n== send: packets/s reaching the silent veth, %d s steady window, %d round(s)\n' "$SECS" "$ROUNDS"
 	printf '   (mailscan -p %s --probes 1 over %s; zmap -p %s -P %s; masscan -p %s; trafgen one SYN)\n' \
@@ -615,7 +633,7 @@ bench_send() {
 			elif ((!RUN_STOPPED)); then
 				note="ended by itself (exit $RUN_RC) after $TOTAL packets"
 			fi
-			if [[ $tool == mailscan && -s $DIR/meta.json ]]; then
+			if [[ $tool == mailscan* && -s $DIR/meta.json ]]; then
 				local sm
 				sm=$(jq -r '.summary.send_mode' "$DIR/meta.json")
 				note+="${note:+; }$sm"
@@ -654,6 +672,8 @@ report_send() {
 	ratio "mailscan 1" "masscan 1" 150 "mailscan 1 sender/masscan (1 transmit thread)"
 	ratio "mailscan 1" "trafgen 1" 90 "mailscan/trafgen, 1 CPU"
 	ratio "mailscan 2" "trafgen 2" 90 "mailscan/trafgen, 2 CPUs"
+	ratio "mailscan6 1" "mailscan 1" 80 "mailscan IPv6/IPv4, 1 sender"
+	ratio "mailscan6 2" "mailscan 2" 80 "mailscan IPv6/IPv4, 2 senders"
 }
 
 # ratio prints median($1)/median($2) against a target of $3/100, labelled $4.

@@ -650,7 +650,7 @@ state_dir = $DOVE_DIR/state
 log_path = $DOVE_DIR/dovecot.log
 info_log_path = $DOVE_DIR/info.log
 protocols = imap pop3
-listen = *
+listen = *, ::
 
 ssl = yes
 ssl_cert = <$LAB_DIR/cert.pem
@@ -674,6 +674,12 @@ local $CLEAR_ALLOWED {
   disable_plaintext_auth = no
 }
 local $CLEAR_DISABLED {
+  disable_plaintext_auth = yes
+}
+local 2001:db8:16::/117 {
+  disable_plaintext_auth = no
+}
+local 2001:db8:16::800/117 {
   disable_plaintext_auth = yes
 }
 
@@ -781,7 +787,7 @@ myhostname = mail.lab.mailscan.test
 mydomain = lab.mailscan.test
 myorigin = \$myhostname
 inet_interfaces = all
-inet_protocols = ipv4
+inet_protocols = all
 # Debian's own default (/usr/share/postfix/main.cf.debian), as a real Debian server greets.
 smtpd_banner = \$myhostname ESMTP \$mail_name (Debian/GNU)
 

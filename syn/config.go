@@ -18,11 +18,19 @@ import (
 // Config describes one scan. The zero value of each optional field means the
 // default given in its comment.
 type Config struct {
-	// Allowed holds the addresses to scan: the targets minus every exclusion.
+	// Allowed holds the IPv4 addresses to scan: the targets minus every
+	// exclusion.
 	Allowed *blocklist.Set
-	// Deny is the effective blocklist. Each destination is checked against
-	// it once more right before its frame is written. Required.
+	// Allowed6 holds the IPv6 addresses to scan (a list or small prefixes);
+	// they follow the IPv4 ones in one index space (targets.Space), so one
+	// permutation, one set of shards and one resume state cover both.
+	Allowed6 *blocklist.Set6
+	// Deny is the effective IPv4 blocklist. Each destination is checked
+	// against it once more right before its frame is written. Required.
 	Deny *blocklist.Set
+	// Deny6 is the effective IPv6 blocklist, checked the same way right
+	// before every IPv6 frame. Required with IPv6 targets.
+	Deny6 *blocklist.Set6
 	// Ports to probe on every address.
 	Ports []uint16
 
@@ -39,10 +47,16 @@ type Config struct {
 	// report a few more.
 	MaxResults uint64
 
-	// Interface, Source and GatewayMAC override what route discovery finds.
+	// Interface, Source and GatewayMAC override what route discovery finds
+	// (Source and GatewayMAC for the IPv4 targets). A scan of both families
+	// sends both through one interface.
 	Interface  string
 	Source     netip.Addr
 	GatewayMAC net.HardwareAddr
+	// Source6 and GatewayMAC6 override the IPv6 source address and the
+	// IPv6 next hop's MAC.
+	Source6     netip.Addr
+	GatewayMAC6 net.HardwareAddr
 
 	// Rate is the total send rate in packets per second, over all senders
 	// (0: as fast as possible).
@@ -140,11 +154,20 @@ func NewSeed() uint64 {
 
 func (c *Config) withDefaults() (Config, error) {
 	cfg := *c
-	if cfg.Allowed == nil || cfg.Allowed.Len() == 0 {
+	if cfg.Allowed.Len() == 0 && cfg.Allowed6.Empty() {
 		return cfg, errors.New("syn: no targets left to scan")
 	}
 	if cfg.Deny == nil {
 		return cfg, errors.New("syn: Config.Deny is required")
+	}
+	if !cfg.Allowed6.Empty() && cfg.Deny6 == nil {
+		return cfg, errors.New("syn: Config.Deny6 is required with IPv6 targets")
+	}
+	if cfg.Source.IsValid() && !cfg.Source.Is4() {
+		return cfg, fmt.Errorf("syn: source address %v is not IPv4 (IPv6 sources go in Source6)", cfg.Source)
+	}
+	if cfg.Source6.IsValid() && (!cfg.Source6.Is6() || cfg.Source6.Is4In6()) {
+		return cfg, fmt.Errorf("syn: IPv6 source address %v is not IPv6", cfg.Source6)
 	}
 	if len(cfg.Ports) == 0 {
 		return cfg, errors.New("syn: no ports")

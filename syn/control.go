@@ -37,14 +37,14 @@ type controller struct {
 	key     [16]byte
 	scanned *[65536]bool // ports of the scan: a control port is never one
 
-	requests *queue.Queue[uint32] // hosts to probe, from the output goroutine
+	requests *queue.Queue[host] // hosts to probe, from the output goroutine
 
 	mu   sync.Mutex
 	sent uint64
 }
 
 func newController(key [16]byte, ports []uint16) (*controller, error) {
-	c := &controller{key: key, scanned: new([65536]bool), requests: queue.New[uint32]()}
+	c := &controller{key: key, scanned: new([65536]bool), requests: queue.New[host]()}
 	free := controlPorts
 	for _, p := range ports {
 		c.scanned[p] = true
@@ -58,29 +58,37 @@ func newController(key [16]byte, ports []uint16) (*controller, error) {
 	return c, nil
 }
 
-// port returns addr's control port: a keyed hash of the address, so that
-// it differs per host and per scan and cannot be guessed by a middlebox, yet
-// the receiver recognises the answer without state.
-func (c *controller) port(addr uint32) uint16 {
-	var b [20]byte
+// port returns h's control port: a keyed hash of the address (4 bytes for
+// IPv4, 16 for IPv6), so that it differs per host and per scan and cannot
+// be guessed by a middlebox, yet the receiver recognises the answer without
+// state.
+func (c *controller) port(h host) uint16 {
+	var b [32]byte
 	copy(b[:16], c.key[:])
-	binary.BigEndian.PutUint32(b[16:], addr)
-	p := controlPortFirst + uint16(xxhash.Sum64(b[:])%controlPorts)
+	in := b[:20]
+	if h.v6 {
+		binary.BigEndian.PutUint64(b[16:], h.a6.Hi)
+		binary.BigEndian.PutUint64(b[24:], h.a6.Lo)
+		in = b[:32]
+	} else {
+		binary.BigEndian.PutUint32(b[16:], h.a4)
+	}
+	p := controlPortFirst + uint16(xxhash.Sum64(in)%controlPorts)
 	for c.scanned[p] {
 		p = controlPortFirst + (p-controlPortFirst+1)%controlPorts
 	}
 	return p
 }
 
-// request asks for a control probe of addr.
-func (c *controller) request(addr uint32) { c.requests.Push(addr) }
+// request asks for a control probe of h.
+func (c *controller) request(h host) { c.requests.Push(h) }
 
 // sendLoop sends the requested control probes on snd until stop is closed.
 func (s *Scanner) controlLoop(snd frameSender, stop <-chan struct{}) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c := s.ctl
-	var batch []uint32
+	var batch []host
 	var ipid uint16 = 0xF000
 	for {
 		select {
@@ -89,19 +97,31 @@ func (s *Scanner) controlLoop(snd frameSender, stop <-chan struct{}) error {
 		case <-c.requests.Ready():
 		}
 		batch, _ = c.requests.Drain(batch)
-		for _, addr := range batch {
-			if s.cfg.Deny.Contains(addr) {
-				continue // cannot happen (it answered a probe), and must not
+		for _, h := range batch {
+			// Cannot happen (it answered a probe), and must not: the
+			// last-moment check covers control probes too.
+			if h.v6 && (s.tmpl6 == nil || s.cfg.Deny6.ContainsAddr6(h.a6)) || !h.v6 && (s.tmpl == nil || s.cfg.Deny.Contains(h.a4)) {
+				continue
 			}
-			port := c.port(addr)
-			sport, seq := s.cookie.Probe(s.src, addr, port)
+			port := c.port(h)
+			var sport uint16
+			var seq uint32
+			if h.v6 {
+				sport, seq = s.cookie.Probe6(s.src6.Hi, s.src6.Lo, h.a6.Hi, h.a6.Lo, port)
+			} else {
+				sport, seq = s.cookie.Probe(s.src, h.a4, port)
+			}
 			for range s.cfg.Probes {
 				buf, err := snd.Next()
 				if err != nil {
 					return err
 				}
-				snd.Commit(s.tmpl.Write(buf, addr, port, sport, seq, ipid))
-				ipid++
+				if h.v6 {
+					snd.Commit(s.tmpl6.Write(buf, h.a6.Hi, h.a6.Lo, port, sport, seq, seq))
+				} else {
+					snd.Commit(s.tmpl.Write(buf, h.a4, port, sport, seq, ipid))
+					ipid++
+				}
 			}
 		}
 		if err := snd.Flush(); err != nil {
@@ -116,8 +136,8 @@ func (s *Scanner) controlLoop(snd frameSender, stop <-chan struct{}) error {
 // holder is the output goroutine's side of control probes: hits of hosts
 // whose control answer is not yet known wait here.
 type holder struct {
-	resolved map[uint32]bool // host → answers all ports
-	pending  map[uint32]*pendingHost
+	resolved map[host]bool // host → answers all ports
+	pending  map[host]*pendingHost
 	flagged  uint64 // hosts found to answer on every port
 	hits     int    // hits held in pending
 }
@@ -128,12 +148,12 @@ type pendingHost struct {
 }
 
 func newHolder() *holder {
-	return &holder{resolved: map[uint32]bool{}, pending: map[uint32]*pendingHost{}}
+	return &holder{resolved: map[host]bool{}, pending: map[host]*pendingHost{}}
 }
 
 // hit takes a hit; it returns the hits that may go out now. The first hit
 // of a host asks ctl for a control probe.
-func (h *holder) hit(ev event, addr uint32, ctl *controller, now time.Time, out []hitlist.Hit) []hitlist.Hit {
+func (h *holder) hit(ev event, addr host, ctl *controller, now time.Time, out []hitlist.Hit) []hitlist.Hit {
 	if all, ok := h.resolved[addr]; ok {
 		ev.hit.AnswersAllPorts = all
 		return append(out, ev.hit)
@@ -150,7 +170,7 @@ func (h *holder) hit(ev event, addr uint32, ctl *controller, now time.Time, out 
 }
 
 // resolve records addr's control answer and releases its hits.
-func (h *holder) resolve(addr uint32, all bool, out []hitlist.Hit) []hitlist.Hit {
+func (h *holder) resolve(addr host, all bool, out []hitlist.Hit) []hitlist.Hit {
 	if _, done := h.resolved[addr]; done {
 		return out
 	}

@@ -1,5 +1,7 @@
 package syn
 
+import "mailscan/blocklist"
+
 // dedup is a set of (address, port) pairs, sized by the replies it holds, not
 // by the address space: open addressing over a power-of-two table of uint64
 // keys. It is used by the receiver goroutine only, on the per-reply path.
@@ -89,3 +91,30 @@ func find(t []uint64, k uint64) bool {
 }
 
 func (d *dedup) len() int { return d.n }
+
+// dedup6 is dedup's IPv6 counterpart: a Go map, whose tables (since Go
+// 1.24) grow one small group of slots at a time, so it never stops the
+// receiver for a large copy either. IPv6 hits are the few of a list scan;
+// the IPv4 table keeps its packed uint64 keys.
+type dedup6 struct {
+	m map[key6]struct{}
+}
+
+type key6 struct {
+	a    blocklist.Addr6
+	port uint16
+}
+
+func newDedup6() *dedup6 { return &dedup6{m: map[key6]struct{}{}} }
+
+// add inserts [addr]:port and reports whether it was new.
+func (d *dedup6) add(addr blocklist.Addr6, port uint16) bool {
+	k := key6{addr, port}
+	if _, ok := d.m[k]; ok {
+		return false
+	}
+	d.m[k] = struct{}{}
+	return true
+}
+
+func (d *dedup6) len() int { return len(d.m) }

@@ -60,3 +60,6 @@ func (n *simNet) Settle() {
 		time.Sleep(50 * time.Microsecond)
 	}
 }
+
+// LabTruth6 is labTruth6 for external tests.
+var LabTruth6 = labTruth6

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,6 +207,89 @@ func TestKillAndResume(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKillAndResumeMixed is TestKillAndResume for a scan of IPv4 ranges
+// and an IPv6 prefix with a list of single IPv6 hosts: held and pending
+// IPv6 hits and the marks survive the crashes, and the hit list ends with
+// every open target of both families exactly once.
+func TestKillAndResumeMixed(t *testing.T) {
+	listed := []string{"2001:db8:25::1", "2001:db8:25::7"}
+	truth := append(syn.LabTruth(12, 100), syn.LabTruth6(12, 100)...)
+	var rs6 []blocklist.Range6
+	for _, e := range append([]string{"2001:db8:16::/118"}, listed...) {
+		r, err := blocklist.ParseEntry6(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs6 = append(rs6, r)
+	}
+	for _, a := range listed {
+		truth = append(truth, "["+a+"]:143", "["+a+"]:993")
+	}
+	targets, _ := blocklist.ParseEntry("198.18.16.0/22")
+	cfg := syn.Config{Allowed: blocklist.NewSet(targets), Allowed6: blocklist.NewSet6(rs6...), Deny: blocklist.NewSet(), Deny6: blocklist.NewSet6(),
+		Ports: []uint16{110, 143, 993, 995}, Seed: 6, Senders: 2, Batch: 16, Cooldown: time.Millisecond}
+	for _, tc := range []struct {
+		kills   []int64
+		control bool
+	}{
+		{kills: []int64{3}}, {kills: []int64{60, 7, 120}}, {kills: []int64{200, 200}},
+		{kills: []int64{45, 150}, control: true},
+	} {
+		cfg := cfg
+		cfg.ControlProbes = tc.control
+		t.Run(fmt.Sprint(tc.kills, tc.control), func(t *testing.T) {
+			dir := t.TempDir()
+			for _, k := range tc.kills {
+				if !killRun(t, dir, cfg, truth, k) {
+					t.Fatalf("the scan ended before the kill at batch %d", k)
+				}
+			}
+			if killRun(t, dir, cfg, truth, 1<<40) {
+				t.Fatal("the last run was killed")
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "hits.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if lines[0] != "ip,port,status,ttl,window,time" {
+				t.Fatalf("first line %q", lines[0])
+			}
+			var got []string
+			v6 := 0
+			for _, l := range lines[1:] {
+				f := strings.Split(l, ",")
+				if len(f) != 6 || f[2] != "open" {
+					t.Fatalf("bad line %q", l)
+				}
+				a := netip.MustParseAddr(f[0])
+				got = append(got, netip.AddrPortFrom(a, uint16(mustAtoi(t, f[1]))).String())
+				if a.Is6() {
+					v6++
+				}
+			}
+			slices.Sort(got)
+			want := make([]string, len(truth))
+			for i, k := range truth {
+				want[i] = netip.MustParseAddrPort(k).String()
+			}
+			slices.Sort(want)
+			if !slices.Equal(got, want) || v6 == 0 {
+				t.Errorf("hit list: %d lines (%d IPv6) for %d open targets (%s)", len(got), v6, len(want), diffKeys(got, want))
+			}
+		})
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func diffKeys(got, want []string) string {

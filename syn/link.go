@@ -18,7 +18,9 @@ import (
 type link interface {
 	route() Route
 	sender(i int) (frameSender, error) // the i-th sender's socket
-	receiver(local uint32) (frameReceiver, error)
+	// receiver opens the receiver's socket for the replies to local4 and
+	// local6 (a zero Addr: no target of that family).
+	receiver(local4, local6 netip.Addr) (frameReceiver, error)
 }
 
 // frameSender is one sender goroutine's socket (*afpacket.Sender).
@@ -105,8 +107,8 @@ func (l *packetLink) sender(i int) (frameSender, error) {
 	return s, nil
 }
 
-func (l *packetLink) receiver(local uint32) (frameReceiver, error) {
-	filter, err := afpacket.FilterTCPTo(local)
+func (l *packetLink) receiver(local4, local6 netip.Addr) (frameReceiver, error) {
+	filter, err := afpacket.FilterReplies(local4, local6)
 	if err != nil {
 		return nil, err
 	}
@@ -146,36 +148,58 @@ func privilege(err error) error {
 	return fmt.Errorf("syn: %w", err)
 }
 
-// resolveRoute finds the interface, source address and gateway MAC for a scan
-// whose first target is dst, honouring the overrides in c (Interface,
-// Source, GatewayMAC).
-func resolveRoute(c *Config, dst netip.Addr) (Route, error) {
+// resolveRoute finds the interface, source addresses and gateway MACs for a
+// scan whose first targets are dst4 and dst6 (a zero Addr: no target of
+// that family), honouring the overrides in c (Interface, Source, Source6,
+// GatewayMAC, GatewayMAC6). Both families must leave through one interface:
+// the senders' sockets are bound to it.
+func resolveRoute(c *Config, dst4, dst6 netip.Addr) (Route, error) {
 	if c.Interface != "" {
 		if _, err := net.InterfaceByName(c.Interface); err != nil {
 			return Route{}, fmt.Errorf("syn: %w %q does not exist (ip link lists the interfaces)", ErrInterface, c.Interface)
 		}
 	}
-	r, err := netroute.Find(dst, c.Interface)
+	var out Route
+	if dst4.IsValid() {
+		r, err := findRoute(c.Interface, dst4, c.Source, c.GatewayMAC)
+		if err != nil {
+			return Route{}, err
+		}
+		out = Route{Interface: r.Interface.Name, Index: r.Interface.Index, Source: r.Source, Gateway: r.Gateway,
+			SrcMAC: r.SrcMAC, GatewayMAC: r.DstMAC}
+	}
+	if dst6.IsValid() {
+		r, err := findRoute(c.Interface, dst6, c.Source6, c.GatewayMAC6)
+		if err != nil {
+			return Route{}, err
+		}
+		if dst4.IsValid() && r.Interface.Index != out.Index {
+			return Route{}, fmt.Errorf("syn: %w: IPv4 targets route through %s and IPv6 targets through %s: scan the families separately, or name one interface",
+				ErrRoute, out.Interface, r.Interface.Name)
+		}
+		out.Interface, out.Index, out.SrcMAC = r.Interface.Name, r.Interface.Index, r.SrcMAC
+		out.Source6, out.Gateway6, out.GatewayMAC6 = r.Source, r.Gateway, r.DstMAC
+	}
+	return out, nil
+}
+
+// findRoute is resolveRoute for one family: the route to dst, with the
+// source and gateway MAC overridden when given.
+func findRoute(ifname string, dst, source netip.Addr, gatewayMAC net.HardwareAddr) (*netroute.Route, error) {
+	r, err := netroute.Find(dst, ifname)
 	if err != nil {
 		if errors.Is(err, netroute.ErrNoHardwareAddr) {
-			return Route{}, fmt.Errorf("syn: %w: %w", ErrInterface, err)
+			return nil, fmt.Errorf("syn: %w: %w", ErrInterface, err)
 		}
-		return Route{}, fmt.Errorf("syn: %w to %v: %w", ErrRoute, dst, err)
+		return nil, fmt.Errorf("syn: %w to %v: %w", ErrRoute, dst, err)
 	}
-	if c.Source.IsValid() {
-		r.Source = c.Source
+	if source.IsValid() {
+		r.Source = source
 	}
-	if c.GatewayMAC != nil {
-		r.DstMAC = c.GatewayMAC
+	if gatewayMAC != nil {
+		r.DstMAC = gatewayMAC
 	} else if err := r.Resolve(netroute.DefaultARPTimeout); err != nil {
-		return Route{}, fmt.Errorf("syn: %w to %v: gateway: %w", ErrRoute, dst, err)
+		return nil, fmt.Errorf("syn: %w to %v: gateway: %w", ErrRoute, dst, err)
 	}
-	return Route{
-		Interface:  r.Interface.Name,
-		Index:      r.Interface.Index,
-		Source:     r.Source,
-		Gateway:    r.Gateway,
-		SrcMAC:     r.SrcMAC,
-		GatewayMAC: r.DstMAC,
-	}, nil
+	return r, nil
 }

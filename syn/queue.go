@@ -6,9 +6,9 @@ import "mailscan/syn/hitlist"
 // control probes) what a host's control port said.
 type event struct {
 	hit hitlist.Hit
-	// control marks a control-port answer for addr: allPorts is true when
+	// control marks a control-port answer for host: allPorts is true when
 	// the host accepted a connection on its random control port.
 	control  bool
-	addr     uint32
+	host     host
 	allPorts bool
 }

@@ -28,11 +28,25 @@ type ResumeState struct {
 }
 
 // ConfigHash returns the hash of the parts of a scan a resumed run must share
-// with the original: the allowed ranges, the ports, the shard and seed.
+// with the original: the allowed ranges of both families, the ports, the
+// shard and seed.
 func ConfigHash(c *Config) string {
 	h := sha256.New()
 	for _, r := range c.Allowed.Ranges() {
 		fmt.Fprintf(h, "%d-%d,", r.First, r.Last)
+	}
+	// IPv6 targets only when there are some: an IPv4 scan keeps the hash
+	// it had before IPv6 existed, and with it its resume files. A list of a
+	// million addresses is a million ranges: streamed, not one string.
+	if !c.Allowed6.Empty() {
+		h.Write([]byte("|v6:"))
+		var buf []byte
+		for _, r := range c.Allowed6.Ranges() {
+			buf = r.First.AppendTo(buf[:0])
+			buf = append(buf, '-')
+			buf = r.Last.AppendTo(buf)
+			h.Write(append(buf, ','))
+		}
 	}
 	h.Write([]byte{'|'})
 	for _, p := range c.Ports {
@@ -49,8 +63,8 @@ func ConfigHash(c *Config) string {
 var ErrResume = errors.New("syn: the resume file does not fit this scan")
 
 // check reports whether r can resume the scan c describes.
-func (r *ResumeState) check(c *Config, n uint64, cy *cyclic.Cycle) error {
-	if r.ConfigHash != ConfigHash(c) {
+func (r *ResumeState) check(hash string, n uint64, cy *cyclic.Cycle) error {
+	if r.ConfigHash != hash {
 		return fmt.Errorf("%w: it is for another scan: targets, exclusions, ports, seed or shard differ", ErrResume)
 	}
 	if r.Cycle != (CycleInfo{N: n, P: cy.P, G: cy.G, Start: cy.Start}) {
@@ -73,7 +87,7 @@ func (s *Scanner) ResumeStateAt(positions []uint64) *ResumeState {
 	r := &ResumeState{
 		Seed: c.Seed, Shard: c.Shard, Shards: c.Shards,
 		Cycle:      CycleInfo{N: s.cycle.N, P: s.cycle.P, G: s.cycle.G, Start: s.cycle.Start},
-		ConfigHash: ConfigHash(c),
+		ConfigHash: s.configHash,
 		Positions:  append([]uint64(nil), positions...),
 		Complete:   len(positions) == len(s.iters),
 	}

@@ -25,14 +25,19 @@ import (
 
 // Scanner runs one SYN scan. Make it with New, run it once with Run.
 type Scanner struct {
-	cfg    Config
-	space  *targets.Space
-	cycle  *cyclic.Cycle
-	iters  []*cyclic.Iter
-	cookie *cookie.Cookie
-	tmpl   *frame.Template
-	route  Route
-	src    uint32
+	cfg   Config
+	space *targets.Space
+	cycle *cyclic.Cycle
+	iters []*cyclic.Iter
+	// configHash is ConfigHash of the scan, computed once: every resume
+	// state the checkpointer writes carries it.
+	configHash string
+	cookie     *cookie.Cookie
+	tmpl       *frame.Template  // nil without IPv4 targets
+	tmpl6      *frame.Template6 // nil without IPv6 targets
+	route      Route
+	src        uint32          // our IPv4 address; 0 without IPv4 targets
+	src6       blocklist.Addr6 // our IPv6 address; zero without IPv6 targets
 
 	claimed  atomic.Uint64 // targets claimed against MaxTargets
 	stop     atomic.Bool   // set on interrupt: senders end after their batch
@@ -42,6 +47,7 @@ type Scanner struct {
 	recv     recvStats
 	queue    *queue.Queue[event] // receiver → output goroutine
 	dd       *dedup              // the receiver's; seeded from Config.Seen
+	dd6      *dedup6             // dd for IPv6 replies
 	mode     atomic.Value        // string: the send path in use
 	cooling  atomic.Bool         // senders are done; waiting for late replies
 	sendDur  atomic.Int64        // how long sending took, once it is over (ns)
@@ -70,14 +76,20 @@ type Scanner struct {
 	flagged atomic.Uint64 // hosts that answer on every port
 }
 
-// Route is the path the probes take, as discovered or overridden.
+// Route is the path the probes take, as discovered or overridden: one
+// interface, and per family the source address and the next hop (Source,
+// Gateway, GatewayMAC for IPv4; Source6, Gateway6, GatewayMAC6 for IPv6,
+// zero when the scan has no target of that family).
 type Route struct {
-	Interface  string           `json:"interface"`
-	Index      int              `json:"-"`
-	Source     netip.Addr       `json:"source"`
-	Gateway    netip.Addr       `json:"gateway,omitzero"`
-	SrcMAC     net.HardwareAddr `json:"-"`
-	GatewayMAC net.HardwareAddr `json:"-"`
+	Interface   string           `json:"interface"`
+	Index       int              `json:"-"`
+	Source      netip.Addr       `json:"source,omitzero"`
+	Gateway     netip.Addr       `json:"gateway,omitzero"`
+	Source6     netip.Addr       `json:"source6,omitzero"`
+	Gateway6    netip.Addr       `json:"gateway6,omitzero"`
+	SrcMAC      net.HardwareAddr `json:"-"`
+	GatewayMAC  net.HardwareAddr `json:"-"`
+	GatewayMAC6 net.HardwareAddr `json:"-"`
 }
 
 // senderStats are one sender's counters, padded to a cache line so that
@@ -108,10 +120,11 @@ func New(cfg *Config) (*Scanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanner{cfg: c, queue: queue.New[event](), stopCh: make(chan struct{}), dd: newDedup()}
-	if s.space, err = targets.New(c.Allowed, c.Ports); err != nil {
+	s := &Scanner{cfg: c, queue: queue.New[event](), stopCh: make(chan struct{}), dd: newDedup(), dd6: newDedup6()}
+	if s.space, err = targets.New(targets.Addrs{V4: c.Allowed, V6: c.Allowed6}, c.Ports); err != nil {
 		return nil, fmt.Errorf("syn: %w", err)
 	}
+	has4, has6 := c.Allowed.Len() > 0, !c.Allowed6.Empty()
 	if err := s.initCycle(); err != nil {
 		return nil, err
 	}
@@ -119,7 +132,14 @@ func New(cfg *Config) (*Scanner, error) {
 		runtime.GOMAXPROCS(n)
 	}
 	if c.link == nil {
-		r, err := resolveRoute(&c, blocklist.AddrFromUint32(c.Allowed.At(0)))
+		var first4, first6 netip.Addr
+		if has4 {
+			first4 = blocklist.AddrFromUint32(c.Allowed.At(0))
+		}
+		if has6 {
+			first6 = c.Allowed6.At(0)
+		}
+		r, err := resolveRoute(&c, first4, first6)
 		if err != nil {
 			return nil, err
 		}
@@ -128,11 +148,19 @@ func New(cfg *Config) (*Scanner, error) {
 	} else {
 		s.route = c.link.route()
 	}
-	src, ok := blocklist.Uint32FromAddr(s.route.Source)
-	if !ok {
-		return nil, fmt.Errorf("syn: source address %v is not IPv4", s.route.Source)
+	if has4 {
+		src, ok := blocklist.Uint32FromAddr(s.route.Source)
+		if !ok || !s.route.Source.Is4() || src == 0 {
+			return nil, fmt.Errorf("syn: source address %v is not IPv4", s.route.Source)
+		}
+		s.src = src
 	}
-	s.src = src
+	if has6 {
+		if !s.route.Source6.Is6() || s.route.Source6.Is4In6() {
+			return nil, fmt.Errorf("syn: IPv6 source address %v is not IPv6 (give one with -S)", s.route.Source6)
+		}
+		s.src6 = blocklist.Addr6From(s.route.Source6)
+	}
 	key, err := cookie.NewKey()
 	if err != nil {
 		return nil, fmt.Errorf("syn: %w", err)
@@ -149,32 +177,55 @@ func New(cfg *Config) (*Scanner, error) {
 	// A resumed scan delivers the hits its predecessor held first, and
 	// never again a hit already delivered.
 	for _, ap := range c.Seen {
-		if a, ok := blocklist.Uint32FromAddr(ap.Addr()); ok {
-			s.dd.add(a, ap.Port())
+		if h, ok := hostOf(ap.Addr()); ok {
+			s.seen(h, ap.Port())
 		}
 	}
-	for _, h := range c.Held {
-		a, ok := blocklist.Uint32FromAddr(h.Addr)
+	for _, hit := range c.Held {
+		h, ok := hostOf(hit.Addr)
 		if !ok {
 			continue
 		}
-		if s.dd.add(a, h.Port) {
-			h.AnswersAllPorts = false // asked again: the answer was not in
-			s.queue.Push(event{addr: a, hit: h})
+		if s.seen(h, hit.Port) {
+			hit.AnswersAllPorts = false // asked again: the answer was not in
+			s.queue.Push(event{host: h, hit: hit})
 		}
 	}
-	s.tmpl, err = frame.NewTemplate(&frame.TemplateConfig{
-		SrcMAC:  s.route.SrcMAC,
-		DstMAC:  s.route.GatewayMAC,
-		SrcAddr: src,
-		TTL:     c.TTL,
-		Options: c.Options,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("syn: %w", err)
+	if has4 {
+		s.tmpl, err = frame.NewTemplate(&frame.TemplateConfig{
+			SrcMAC:  s.route.SrcMAC,
+			DstMAC:  s.route.GatewayMAC,
+			SrcAddr: s.src,
+			TTL:     c.TTL,
+			Options: c.Options,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("syn: %w", err)
+		}
+	}
+	if has6 {
+		s.tmpl6, err = frame.NewTemplate6(&frame.Template6Config{
+			SrcMAC:   s.route.SrcMAC,
+			DstMAC:   s.route.GatewayMAC6,
+			SrcAddr:  s.route.Source6,
+			HopLimit: c.TTL,
+			Options:  c.Options,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("syn: IPv6: %w", err)
+		}
 	}
 	s.mode.Store("")
 	return s, nil
+}
+
+// seen records (h, port) in the receiver's dedup set and reports whether it
+// was new. Before Run only.
+func (s *Scanner) seen(h host, port uint16) bool {
+	if h.v6 {
+		return s.dd6.add(h.a6, port)
+	}
+	return s.dd.add(h.a4, port)
 }
 
 func (s *Scanner) initCycle() error {
@@ -183,8 +234,9 @@ func (s *Scanner) initCycle() error {
 	if s.cycle, err = cyclic.New(s.space.Len(), c.Seed); err != nil {
 		return fmt.Errorf("syn: %w", err)
 	}
+	s.configHash = ConfigHash(c)
 	if c.Resume != nil {
-		if err := c.Resume.check(c, s.space.Len(), s.cycle); err != nil {
+		if err := c.Resume.check(s.configHash, s.space.Len(), s.cycle); err != nil {
 			return err
 		}
 		c.Senders = len(c.Resume.Positions)
@@ -414,7 +466,14 @@ func (s *Scanner) Open() error {
 	}
 	c := &s.cfg
 	// The receiver is up before the first probe leaves.
-	rcv, err := c.link.receiver(s.src)
+	var local4, local6 netip.Addr
+	if s.tmpl != nil {
+		local4 = blocklist.AddrFromUint32(s.src)
+	}
+	if s.tmpl6 != nil {
+		local6 = s.src6.Addr()
+	}
+	rcv, err := c.link.receiver(local4, local6)
 	if err != nil {
 		return err
 	}
@@ -457,6 +516,9 @@ func (s *Scanner) send(idx int, snd frameSender) error {
 	lim := pace.New(c.Rate/float64(c.Senders), batch)
 	ipid := uint16(idx) * 0x1000
 	deny, space, ck, tmpl, src := c.Deny, s.space, s.cookie, s.tmpl, s.src
+	deny6, tmpl6, src6 := c.Deny6, s.tmpl6, s.src6
+	// Indices below n4 are IPv4 targets, the rest IPv6 (targets.Space).
+	n4 := space.Len4()
 	maxTargets := c.MaxTargets
 
 	lim.StopOn(s.stopCh)
@@ -512,19 +574,37 @@ func (s *Scanner) send(idx int, snd frameSender) error {
 				done = true
 				break
 			}
-			daddr, dport := space.At(idx)
-			if deny.Contains(daddr) {
-				blocked++
-				continue
-			}
-			sport, seq := ck.Probe(src, daddr, dport)
-			for range probes {
-				buf, err := snd.Next()
-				if err != nil {
-					return err
+			if idx < n4 {
+				daddr, dport := space.At(idx)
+				if deny.Contains(daddr) {
+					blocked++
+					continue
 				}
-				snd.Commit(tmpl.Write(buf, daddr, dport, sport, seq, ipid))
-				ipid++
+				sport, seq := ck.Probe(src, daddr, dport)
+				for range probes {
+					buf, err := snd.Next()
+					if err != nil {
+						return err
+					}
+					snd.Commit(tmpl.Write(buf, daddr, dport, sport, seq, ipid))
+					ipid++
+				}
+			} else {
+				daddr, dport := space.At6(idx)
+				if deny6.ContainsAddr6(daddr) {
+					blocked++
+					continue
+				}
+				sport, seq := ck.Probe6(src6.Hi, src6.Lo, daddr.Hi, daddr.Lo, dport)
+				for range probes {
+					buf, err := snd.Next()
+					if err != nil {
+						return err
+					}
+					// The flow label, like Linux's, is one per connection:
+					// the cookie's sequence number serves.
+					snd.Commit(tmpl6.Write(buf, daddr.Hi, daddr.Lo, dport, sport, seq, seq))
+				}
 			}
 			sent += uint64(probes)
 			probed++
@@ -553,15 +633,30 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 
 	c := &s.cfg
 	rs := &s.recv
-	dd := s.dd
+	dd, dd6 := s.dd, s.dd6
 	ck, src, reportClosed, ctl := s.cookie, s.src, c.ReportClosed, s.ctl
+	src6, has4, has6 := s.src6, s.tmpl != nil, s.tmpl6 != nil
 	portFirst, portLast := c.SourcePortFirst, c.SourcePortLast
 	var r frame.Reply
 	handle := func(b []byte) {
 		rs.frames.Add(1)
-		if !frame.ParseReply(b, &r) || r.DstAddr != src {
+		if !frame.ParseReply(b, &r) {
 			rs.invalid.Add(1)
 			return
+		}
+		var peer host
+		if r.V6 {
+			if !has6 || blocklist.Addr6FromBytes(r.DstAddr6) != src6 {
+				rs.invalid.Add(1)
+				return
+			}
+			peer = host6(blocklist.Addr6FromBytes(r.SrcAddr6))
+		} else {
+			if !has4 || r.DstAddr != src {
+				rs.invalid.Add(1)
+				return
+			}
+			peer = host4(r.SrcAddr)
 		}
 		if r.DstPort < portFirst || r.DstPort > portLast {
 			// Not to a probe's port: a connection of this host's own
@@ -579,19 +674,31 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 			rs.invalid.Add(1)
 			return
 		}
-		if !ck.Check(src, r.SrcAddr, r.SrcPort, r.DstPort, r.Ack) {
+		var ours bool
+		if peer.v6 {
+			ours = ck.Check6(src6.Hi, src6.Lo, peer.a6.Hi, peer.a6.Lo, r.SrcPort, r.DstPort, r.Ack)
+		} else {
+			ours = ck.Check(src, r.SrcAddr, r.SrcPort, r.DstPort, r.Ack)
+		}
+		if !ours {
 			rs.invalid.Add(1)
 			return
 		}
-		if ctl != nil && r.SrcPort == ctl.port(r.SrcAddr) {
+		var fresh bool // the first reply of this (address, port)
+		if peer.v6 {
+			fresh = dd6.add(peer.a6, r.SrcPort)
+		} else {
+			fresh = dd.add(peer.a4, r.SrcPort)
+		}
+		if ctl != nil && r.SrcPort == ctl.port(peer) {
 			// The answer of a host's control port: not a hit.
-			if dd.add(r.SrcAddr, r.SrcPort) {
-				s.queue.Push(event{control: true, addr: r.SrcAddr, allPorts: status == hitlist.Open})
+			if fresh {
+				s.queue.Push(event{control: true, host: peer, allPorts: status == hitlist.Open})
 			}
 			return
 		}
 		rs.replies.Add(1)
-		if !dd.add(r.SrcAddr, r.SrcPort) {
+		if !fresh {
 			rs.duplicates.Add(1)
 			return
 		}
@@ -605,8 +712,8 @@ func (s *Scanner) receive(rcv frameReceiver, stop <-chan struct{}) error {
 				return
 			}
 		}
-		s.queue.Push(event{addr: r.SrcAddr, hit: hitlist.Hit{
-			Addr:   blocklist.AddrFromUint32(r.SrcAddr),
+		s.queue.Push(event{host: peer, hit: hitlist.Hit{
+			Addr:   peer.addr(),
 			Port:   r.SrcPort,
 			Status: status,
 			TTL:    r.TTL,
@@ -688,9 +795,9 @@ func (s *Scanner) moveOut(buf []event) ([]event, bool) {
 				out = append(out, ev.hit)
 			}
 		case ev.control:
-			out = s.hold.resolve(ev.addr, ev.allPorts, out)
+			out = s.hold.resolve(ev.host, ev.allPorts, out)
 		default:
-			out = s.hold.hit(ev, ev.addr, s.ctl, now, out)
+			out = s.hold.hit(ev, ev.host, s.ctl, now, out)
 		}
 	}
 	clear(events) // let the hits go

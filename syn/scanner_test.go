@@ -114,7 +114,7 @@ func TestClosedReportsRSTs(t *testing.T) {
 	}
 	for a := range n.up {
 		for _, p := range labPorts {
-			k := netip.AddrPortFrom(blocklist.AddrFromUint32(a), p).String()
+			k := netip.AddrPortFrom(a, p).String()
 			if !open[k] {
 				want = append(want, k)
 			}
@@ -316,7 +316,7 @@ func TestControlProbes(t *testing.T) {
 	pseudo := mustSet(t, "198.18.19.0/28")
 	for _, r := range pseudo.Ranges() {
 		for a := r.First; a <= r.Last; a++ {
-			n.all[a] = true
+			n.all[blocklist.AddrFromUint32(a)] = true
 		}
 	}
 	out, sum := runSim(t, n, Config{Allowed: mustSet(t, "198.18.16.0/22"), Deny: blocklist.NewSet(), Ports: labPorts, Seed: 8,
@@ -340,7 +340,7 @@ func TestControlProbes(t *testing.T) {
 	if len(flagged) != 16*4 {
 		t.Errorf("%d flagged hits, want 64", len(flagged))
 	}
-	hosts := map[uint32]bool{}
+	hosts := map[netip.Addr]bool{}
 	for a := range n.up {
 		hosts[a] = true
 	}

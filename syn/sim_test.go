@@ -28,10 +28,10 @@ import (
 // calls.
 type simNet struct {
 	src     uint32
-	open    map[string]bool // "ip:port"
-	up      map[uint32]bool
-	all     map[uint32]bool // hosts that answer SYN-ACK on every port
-	loss    float64         // per direction
+	open    map[string]bool // "ip:port", "[ip6]:port"
+	up      map[netip.Addr]bool
+	all     map[netip.Addr]bool // hosts that answer SYN-ACK on every port
+	loss    float64             // per direction
 	rng     *rand.Rand
 	rngMu   sync.Mutex
 	mu      sync.Mutex
@@ -53,20 +53,36 @@ type probe struct {
 	dport, sport uint16
 	seq          uint32
 	id           uint16
+	// v6 marks an IPv6 probe: its addresses are daddr6 and saddr6, id is 0
+	// and flow its flow label.
+	v6             bool
+	daddr6, saddr6 netip.Addr
+	flow           uint32
+	hop            uint8
+}
+
+// dst returns the probe's destination.
+func (p probe) dst() netip.Addr {
+	if p.v6 {
+		return p.daddr6
+	}
+	return blocklist.AddrFromUint32(p.daddr)
 }
 
 var (
 	simSrcMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
 	simGwMAC  = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+	simGwMAC6 = net.HardwareAddr{0x02, 0, 0, 0, 0, 6} // another router for IPv6
 	simSrc    = netip.MustParseAddr("198.18.0.2")
+	simSrc6   = netip.MustParseAddr("2001:db8::2")
 )
 
 func newSimNet(open []string, loss float64, seed uint64) *simNet {
 	n := &simNet{
 		src:    0xC6120002,
 		open:   map[string]bool{},
-		up:     map[uint32]bool{},
-		all:    map[uint32]bool{},
+		up:     map[netip.Addr]bool{},
+		all:    map[netip.Addr]bool{},
 		loss:   loss,
 		rng:    rand.New(rand.NewPCG(seed, 1)),
 		probes: map[string]int{},
@@ -74,22 +90,21 @@ func newSimNet(open []string, loss float64, seed uint64) *simNet {
 	}
 	for _, s := range open {
 		ap := netip.MustParseAddrPort(s)
-		n.open[s] = true
-		a, _ := blocklist.Uint32FromAddr(ap.Addr())
-		n.up[a] = true
+		n.open[ap.String()] = true
+		n.up[ap.Addr()] = true
 	}
 	return n
 }
 
 func (n *simNet) route() Route {
-	return Route{Interface: "sim0", Source: simSrc, SrcMAC: simSrcMAC, GatewayMAC: simGwMAC}
+	return Route{Interface: "sim0", Source: simSrc, Source6: simSrc6, SrcMAC: simSrcMAC, GatewayMAC: simGwMAC, GatewayMAC6: simGwMAC6}
 }
 
 func (n *simNet) sender(int) (frameSender, error) { return &simSender{net: n}, nil }
 
-func (n *simNet) receiver(local uint32) (frameReceiver, error) {
-	if local != n.src {
-		return nil, fmt.Errorf("receiver for %x, want %x", local, n.src)
+func (n *simNet) receiver(local4, local6 netip.Addr) (frameReceiver, error) {
+	if local4.IsValid() && local4 != simSrc || local6.IsValid() && local6 != simSrc6 || !local4.IsValid() && !local6.IsValid() {
+		return nil, fmt.Errorf("receiver for %v and %v, want %v and %v", local4, local6, simSrc, simSrc6)
 	}
 	return &simReceiver{net: n}, nil
 }
@@ -115,19 +130,31 @@ func (n *simNet) deliver(b []byte) {
 	pkt := gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.Default)
 	eth, _ := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
 	ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	ip6, _ := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
 	tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
-	if eth == nil || ip == nil || tcp == nil || !tcp.SYN || tcp.ACK {
+	if eth == nil || (ip == nil) == (ip6 == nil) || tcp == nil || !tcp.SYN || tcp.ACK {
 		n.fail("sender wrote something that is not a SYN: %v", pkt)
 		return
 	}
-	if eth.SrcMAC.String() != simSrcMAC.String() || eth.DstMAC.String() != simGwMAC.String() {
+	gw := simGwMAC
+	if ip6 != nil {
+		gw = simGwMAC6
+	}
+	if eth.SrcMAC.String() != simSrcMAC.String() || eth.DstMAC.String() != gw.String() {
 		n.fail("probe MACs %v -> %v", eth.SrcMAC, eth.DstMAC)
 	}
-	p := probe{
-		daddr: binary.BigEndian.Uint32(ip.DstIP.To4()), saddr: binary.BigEndian.Uint32(ip.SrcIP.To4()),
-		dport: uint16(tcp.DstPort), sport: uint16(tcp.SrcPort), seq: tcp.Seq, id: ip.Id,
+	p := probe{dport: uint16(tcp.DstPort), sport: uint16(tcp.SrcPort), seq: tcp.Seq}
+	if ip != nil {
+		p.daddr, p.saddr, p.id = binary.BigEndian.Uint32(ip.DstIP.To4()), binary.BigEndian.Uint32(ip.SrcIP.To4()), ip.Id
+	} else {
+		p.v6, p.flow, p.hop = true, ip6.FlowLabel, ip6.HopLimit
+		p.daddr6, _ = netip.AddrFromSlice(ip6.DstIP)
+		p.saddr6, _ = netip.AddrFromSlice(ip6.SrcIP)
+		if p.saddr6 != simSrc6 {
+			n.fail("IPv6 probe from %v", p.saddr6)
+		}
 	}
-	key := netip.AddrPortFrom(blocklist.AddrFromUint32(p.daddr), p.dport).String()
+	key := netip.AddrPortFrom(p.dst(), p.dport).String()
 	var out [][]byte
 	if n.inject != nil {
 		out = n.inject(p)
@@ -137,9 +164,9 @@ func (n *simNet) deliver(b []byte) {
 	n.mu.Unlock()
 	if !n.lost() {
 		switch {
-		case n.open[key], n.all[p.daddr]:
+		case n.open[key], n.all[p.dst()]:
 			out = append(out, reply(p, p.seq+1, true))
-		case n.up[p.daddr]:
+		case n.up[p.dst()]:
 			out = append(out, reply(p, p.seq+1, false))
 		}
 	}
@@ -157,11 +184,10 @@ func (n *simNet) deliver(b []byte) {
 	}
 }
 
-// reply builds the answer to probe p: a Linux-like SYN-ACK or a RST-ACK.
+// reply builds the answer to probe p: a Linux-like SYN-ACK or a RST-ACK,
+// over the probe's family.
 func reply(p probe, ack uint32, open bool) []byte {
 	eth := &layers.Ethernet{SrcMAC: simGwMAC, DstMAC: simSrcMAC, EthernetType: layers.EthernetTypeIPv4}
-	ip := &layers.IPv4{Version: 4, TTL: 61, Id: 7, Protocol: layers.IPProtocolTCP,
-		SrcIP: blocklist.AddrFromUint32(p.daddr).AsSlice(), DstIP: blocklist.AddrFromUint32(p.saddr).AsSlice()}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(p.dport), DstPort: layers.TCPPort(p.sport), Ack: ack, ACK: true, Window: 64240}
 	if open {
 		tcp.SYN, tcp.Seq = true, 12345
@@ -169,7 +195,18 @@ func reply(p probe, ack uint32, open bool) []byte {
 	} else {
 		tcp.RST, tcp.Window = true, 0
 	}
-	tcp.SetNetworkLayerForChecksum(ip)
+	var ip gopacket.SerializableLayer
+	if p.v6 {
+		eth.SrcMAC, eth.EthernetType = simGwMAC6, layers.EthernetTypeIPv6
+		ip6 := &layers.IPv6{Version: 6, HopLimit: 61, NextHeader: layers.IPProtocolTCP, SrcIP: p.daddr6.AsSlice(), DstIP: p.saddr6.AsSlice()}
+		tcp.SetNetworkLayerForChecksum(ip6)
+		ip = ip6
+	} else {
+		ip4 := &layers.IPv4{Version: 4, TTL: 61, Id: 7, Protocol: layers.IPProtocolTCP,
+			SrcIP: blocklist.AddrFromUint32(p.daddr).AsSlice(), DstIP: blocklist.AddrFromUint32(p.saddr).AsSlice()}
+		tcp.SetNetworkLayerForChecksum(ip4)
+		ip = ip4
+	}
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp); err != nil {
 		panic(err)

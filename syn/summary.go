@@ -14,15 +14,16 @@ type Summary struct {
 	End         time.Time `json:"end"`
 	Interrupted bool      `json:"interrupted"`
 
-	Route      Route   `json:"route"`
-	GatewayMAC string  `json:"gateway_mac"`
-	SendMode   string  `json:"send_mode"`
-	Seed       uint64  `json:"seed"`
-	Shard      uint64  `json:"shard"`
-	Shards     uint64  `json:"shards"`
-	Senders    int     `json:"senders"`
-	Rate       float64 `json:"rate"`
-	Probes     int     `json:"probes"`
+	Route       Route   `json:"route"`
+	GatewayMAC  string  `json:"gateway_mac"`
+	GatewayMAC6 string  `json:"gateway_mac6,omitempty"`
+	SendMode    string  `json:"send_mode"`
+	Seed        uint64  `json:"seed"`
+	Shard       uint64  `json:"shard"`
+	Shards      uint64  `json:"shards"`
+	Senders     int     `json:"senders"`
+	Rate        float64 `json:"rate"`
+	Probes      int     `json:"probes"`
 	// Cycle records the permutation, so that a run can be checked against
 	// another or resumed.
 	Cycle CycleInfo `json:"cycle"`
@@ -77,6 +78,9 @@ func (s *Scanner) fill(sum *Summary) {
 	sum.End = time.Now().UTC()
 	sum.Route = s.route
 	sum.GatewayMAC = s.route.GatewayMAC.String()
+	if s.route.GatewayMAC6 != nil {
+		sum.GatewayMAC6 = s.route.GatewayMAC6.String()
+	}
 	sum.SendMode = s.mode.Load().(string)
 	sum.Seed, sum.Shard, sum.Shards = c.Seed, c.Shard, c.Shards
 	sum.Senders, sum.Rate, sum.Probes = c.Senders, c.Rate, c.Probes

@@ -58,7 +58,7 @@ type grabFlags struct {
 	timeout        time.Duration
 	targetTimeout  time.Duration
 	connectTimeout time.Duration
-	sourceIP       string
+	sourceIP       listFlag
 	ehlo           string
 	recog          string
 	reportExcluded bool
@@ -72,7 +72,7 @@ func (f *grabFlags) register(fs *flag.FlagSet) {
 	fs.Var(secondsFlag{&f.timeout}, "timeout", "per-read `timeout` (seconds or a duration)")
 	fs.Var(secondsFlag{&f.targetTimeout}, "target-timeout", "total `deadline` per target, connect included")
 	fs.Var(secondsFlag{&f.connectTimeout}, "connect-timeout", "connect `timeout`")
-	fs.StringVar(&f.sourceIP, "source-ip", "", "local `address` to connect from")
+	fs.Var(&f.sourceIP, "source-ip", "local `address` to connect from; once per family (IPv4, IPv6)")
 	fs.StringVar(&f.ehlo, "ehlo", "", "`name` to send in EHLO (default: this machine's host name)")
 	fs.StringVar(&f.recog, "recog", "", "also match greetings against the Recog XML database in `dir`")
 	fs.BoolVar(&f.reportExcluded, "report-excluded", false, "write a result with status excluded for each target the exclusion policy refuses (never contacted either way)")
@@ -106,12 +106,18 @@ func (f *grabFlags) grabber(e *env, pol *blocklist.Policy) (*grabber, error) {
 		ReadTimeout: f.timeout, TargetTimeout: f.targetTimeout, ConnectTimeout: f.connectTimeout,
 		EHLOName: f.ehlo, Policy: pol,
 	}
-	if f.sourceIP != "" {
-		a, err := netip.ParseAddr(f.sourceIP)
-		if err != nil || !a.Is4() {
-			return nil, usagef("--source-ip %q: want an IPv4 address", f.sourceIP)
+	for _, src := range f.sourceIP {
+		a, err := netip.ParseAddr(src)
+		switch {
+		case err != nil || a.Zone() != "" || a.Is4In6():
+			return nil, usagef("--source-ip %q: want an IPv4 or IPv6 address", src)
+		case a.Is4() && cfg.SourceIP.IsValid(), a.Is6() && cfg.SourceIP6.IsValid():
+			return nil, usagef("--source-ip %q: one address per family", src)
+		case a.Is4():
+			cfg.SourceIP = a
+		default:
+			cfg.SourceIP6 = a
 		}
-		cfg.SourceIP = a
 	}
 	m, err := matcher(e, f.recog)
 	if err != nil {

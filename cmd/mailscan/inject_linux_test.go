@@ -23,6 +23,8 @@ func runRole(role string) int {
 	switch role {
 	case "inject":
 		err = injector()
+	case "inject6":
+		err = injector6()
 	case "greeter":
 		err = greeter()
 	case "tarpit":

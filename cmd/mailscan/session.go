@@ -86,13 +86,23 @@ func newScanSession(e *env, f *synFlags, p *scanPlan, command string, specs []ou
 	r := s.Route()
 	e.log.Info("route", "interface", r.Interface, "source", r.Source, "gateway", r.Gateway, "gateway_mac", r.GatewayMAC.String(),
 		"seed", p.cfg.Seed, "shard", fmt.Sprintf("%d/%d", p.cfg.Shard, max(p.cfg.Shards, 1)), "rate", p.cfg.Rate)
+	if r.Source6.IsValid() {
+		e.log.Info("IPv6 route", "source", r.Source6, "gateway", r.Gateway6, "gateway_mac", r.GatewayMAC6.String())
+	}
 	if f.dryRun {
 		rate := "as fast as possible"
 		if p.cfg.Rate > 0 {
 			rate = fmt.Sprintf("at %.0f packets/s", p.cfg.Rate)
 		}
+		src, gw, mac := r.Source, r.Gateway, r.GatewayMAC
+		if !src.IsValid() { // IPv6 targets only
+			src, gw, mac = r.Source6, r.Gateway6, r.GatewayMAC6
+		}
 		fmt.Fprintf(e.stdout, "dry run: shard %d/%d of %d targets (%d addresses × %d ports), %d SYN(s) per target %s, from %v on %s via %v (%v); nothing sent\n",
-			p.cfg.Shard, max(p.cfg.Shards, 1), s.Targets(), p.excluded.Allowed, len(p.cfg.Ports), max(p.cfg.Probes, 1), rate, r.Source, r.Interface, r.Gateway, r.GatewayMAC)
+			p.cfg.Shard, max(p.cfg.Shards, 1), s.Targets(), p.excluded.Allowed, len(p.cfg.Ports), max(p.cfg.Probes, 1), rate, src, r.Interface, gw, mac)
+		if r.Source.IsValid() && r.Source6.IsValid() {
+			fmt.Fprintf(e.stdout, "dry run: the %d IPv6 addresses from %v via %v (%v)\n", p.excluded.IPv6.Allowed, r.Source6, r.Gateway6, r.GatewayMAC6)
+		}
 		return nil, nil
 	}
 	if ss.status, err = newStatusSink(e, f.quiet, f.statusJSON); err != nil {
@@ -105,7 +115,8 @@ func newScanSession(e *env, f *synFlags, p *scanPlan, command string, specs []ou
 // target of this scan: an allowed address, a scanned port, and allowed by
 // the exclusion policy.
 func (ss *scanSession) inScan(ap netip.AddrPort) bool {
-	return ss.p.cfg.Allowed.ContainsAddr(ap.Addr()) && slices.Contains(ss.p.cfg.Ports, ap.Port()) && ss.p.policy.Allows(ap.Addr())
+	c := &ss.p.cfg
+	return (c.Allowed.ContainsAddr(ap.Addr()) || c.Allowed6.Contains(ap.Addr())) && slices.Contains(c.Ports, ap.Port()) && ss.p.policy.Allows(ap.Addr())
 }
 
 // loadResume reads --resume's state, checks that it belongs to this scan,
@@ -405,7 +416,7 @@ func classify(err error) error {
 		return usagef("%v (run as root, or give the binary CAP_NET_RAW: setcap cap_net_raw+ep mailscan)", err)
 	}
 	if errors.Is(err, syn.ErrRoute) {
-		return usagef("%v (give -i, -S and -G to set the interface, source address and gateway MAC)", err)
+		return usagef("%v (give -i, -S and -G to set the interface, source address and gateway MAC; -S once per family, --gateway-mac6 for IPv6)", err)
 	}
 	if errors.Is(err, syn.ErrInterface) || errors.Is(err, syn.ErrResume) {
 		return usageError{err}

@@ -31,13 +31,16 @@ Syn sends one TCP SYN per target (address × port) from a raw socket, in a
 pseudorandom order, and writes every target that answers as a hit list.
 
 Targets are CIDRs (198.18.16.0/20), addresses or ranges (a-b) on the command
-line and/or in -w files. The IANA special-purpose ranges are never scanned
-unless named with --allow-reserved; addresses in -b files are never scanned
-at all. Every destination is checked against the blocklist once more right
-before its frame is written.
+line and/or in -w files, IPv4 and IPv6 mixed in one scan. IPv6 is scanned as
+lists (from DNS, hit lists) and small prefixes: more than 2^32 IPv6 targets
+(addresses × ports) need --force. The IANA special-purpose ranges of both
+families are never scanned unless named with --allow-reserved; addresses in
+-b files are never scanned at all. Every destination is checked against the
+blocklist once more right before its frame is written.
 
-Needs root or CAP_NET_RAW. Interface, source address and gateway MAC come from
-the routing and neighbour tables; -i, -S and -G override them.
+Needs root or CAP_NET_RAW. Interface, source addresses and gateway MACs come
+from the routing and neighbour tables (ARP, IPv6 neighbour solicitation);
+-i, -S (once per family), -G and --gateway-mac6 override them.
 
 With --resume FILE the scan keeps a resume state (written at the start, every
 --checkpoint and at the end); after an interrupt, a crash or a full disk, the
@@ -58,6 +61,7 @@ func init() { cmdSyn.run = runSyn }
 // synFlags are the flags syn shares with run.
 type synFlags struct {
 	exclusionFlags
+	familyFlags
 	allowlists                listFlag
 	ports                     string
 	maxTargets, maxResults    uint64
@@ -68,7 +72,7 @@ type synFlags struct {
 	bandwidth                 string
 	probes, senders, batch    int
 	tcpOptions                string
-	iface, source, gatewayMAC string
+	iface, gatewayMAC, gwMAC6 string
 	sourcePorts               string
 	ttl                       uint
 	cooldown, checkpoint      time.Duration
@@ -76,6 +80,13 @@ type synFlags struct {
 	metadata, resume          string
 	statusJSON                string
 	sendMode                  string
+}
+
+// familyFlags are the flags of a scan of both families: a source address
+// per family (-S twice), and --force past MaxIPv6Targets.
+type familyFlags struct {
+	sources listFlag
+	force   bool
 }
 
 func (f *synFlags) register(fs *flag.FlagSet) {
@@ -95,8 +106,10 @@ func (f *synFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.batch, "batch", syn.DefaultBatch, "frames per system call")
 	fs.StringVar(&f.tcpOptions, "tcp-options", "mss", "TCP options of the SYNs: none, mss, linux or windows")
 	fs.StringVar(&f.iface, "i", "", "`interface` to send on (default: from the routing table)")
-	fs.StringVar(&f.source, "S", "", "source `address` (default: the interface's)")
-	fs.StringVar(&f.gatewayMAC, "G", "", "gateway `MAC` address (default: from the neighbour table, else ARP)")
+	fs.Var(&f.sources, "S", "source `address` (default: the interface's); once per family for a scan of both")
+	fs.StringVar(&f.gatewayMAC, "G", "", "gateway `MAC` address, of both families unless --gateway-mac6 (default: from the neighbour table, else ARP or neighbour solicitation)")
+	fs.StringVar(&f.gwMAC6, "gateway-mac6", "", "IPv6 gateway `MAC` address (default: -G, else the neighbour table, else neighbour solicitation)")
+	fs.BoolVar(&f.force, "force", false, "scan more than 2^32 IPv6 targets (addresses × ports)")
 	fs.StringVar(&f.sourcePorts, "source-port", fmt.Sprintf("%d-%d", syn.DefaultSourcePortFirst, syn.DefaultSourcePortLast), "source port `range` the probes use (keep it out of the host's ephemeral range)")
 	fs.UintVar(&f.ttl, "ttl", syn.DefaultTTL, "IP TTL of the probes")
 	f.cooldown, f.checkpoint = syn.DefaultCooldown, defaultCheckpoint
@@ -177,16 +190,21 @@ func (f *synFlags) plan(e *env, args []string) (*scanPlan, error) {
 	case err != nil:
 		return nil, usageError{err}
 	}
-	cfg, err := f.config()
+	cfg, err := f.config(allowed)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Allowed, cfg.Deny = allowed, excl.Blocklist
+	if err := allowed.CheckSize(len(cfg.Ports), f.force); err != nil {
+		return nil, usageError{err}
+	}
+	cfg.Allowed, cfg.Deny = allowed.V4, excl.Blocklist
+	cfg.Allowed6, cfg.Deny6 = allowed.V6, excl.Blocklist6
 	return &scanPlan{cfg: cfg, policy: pol, excluded: excl}, nil
 }
 
-// config reads the flags that shape the probes into a syn.Config.
-func (f *synFlags) config() (syn.Config, error) {
+// config reads the flags that shape the probes of a scan of allowed into a
+// syn.Config.
+func (f *synFlags) config(allowed targets.Addrs) (syn.Config, error) {
 	ports, err := targets.ParsePorts(f.ports)
 	if err != nil {
 		return syn.Config{}, usagef("-p: %v", err)
@@ -218,26 +236,44 @@ func (f *synFlags) config() (syn.Config, error) {
 		if err != nil {
 			return cfg, usagef("-B: %v", err)
 		}
-		cfg.Rate = pace.BandwidthToRate(bps, 14+20+20+opts.Len())
+		// IPv6 frames are 20 bytes longer: the mean frame of the mix.
+		n4, n6 := float64(allowed.V4.Len()), float64(allowed.V6.Len())
+		size := (n4*float64(14+20+20+opts.Len()) + n6*float64(14+40+20+opts.Len())) / (n4 + n6)
+		cfg.Rate = pace.BandwidthToRate(bps, int(size+0.5))
 	}
 	return cfg, f.route(&cfg)
 }
 
-// route reads -S, -G and --source-port.
+// route reads -S, -G, --gateway-mac6 and --source-port.
 func (f *synFlags) route(cfg *syn.Config) error {
-	if f.source != "" {
-		a, err := netip.ParseAddr(f.source)
-		if err != nil || !a.Is4() {
-			return usagef("-S %q: want an IPv4 address", f.source)
+	for _, src := range f.sources {
+		a, err := netip.ParseAddr(src)
+		switch {
+		case err != nil || a.Zone() != "" || a.Is4In6():
+			return usagef("-S %q: want an IPv4 or IPv6 address", src)
+		case a.Is4() && cfg.Source.IsValid(), a.Is6() && cfg.Source6.IsValid():
+			return usagef("-S %q: one source address per family", src)
+		case a.Is4():
+			cfg.Source = a
+		default:
+			cfg.Source6 = a
 		}
-		cfg.Source = a
 	}
-	if f.gatewayMAC != "" {
-		mac, err := net.ParseMAC(f.gatewayMAC)
-		if err != nil || len(mac) != 6 {
-			return usagef("-G %q: want an Ethernet MAC address like 02:00:00:00:00:01", f.gatewayMAC)
+	for _, g := range []struct {
+		flag, value string
+		mac         *net.HardwareAddr
+	}{{"-G", f.gatewayMAC, &cfg.GatewayMAC}, {"--gateway-mac6", f.gwMAC6, &cfg.GatewayMAC6}} {
+		if g.value == "" {
+			continue
 		}
-		cfg.GatewayMAC = mac
+		mac, err := net.ParseMAC(g.value)
+		if err != nil || len(mac) != 6 {
+			return usagef("%s %q: want an Ethernet MAC address like 02:00:00:00:00:01", g.flag, g.value)
+		}
+		*g.mac = mac
+	}
+	if cfg.GatewayMAC6 == nil {
+		cfg.GatewayMAC6 = cfg.GatewayMAC
 	}
 	first, last, ok := strings.Cut(f.sourcePorts, "-")
 	if !ok {
@@ -259,10 +295,14 @@ func (p *scanPlan) exclusionSummary() string {
 	if len(p.cfg.Ports) == 1 {
 		ports = "port"
 	}
-	s := fmt.Sprintf("targets: %d addresses × %d %s; %s", e.Allowed, len(p.cfg.Ports), ports, e.String())
+	addrs := fmt.Sprintf("%d addresses", e.Allowed)
+	if e.IPv6 != nil {
+		addrs = fmt.Sprintf("%d addresses (%d IPv6)", e.Allowed, e.IPv6.Allowed)
+	}
+	s := fmt.Sprintf("targets: %s × %d %s; %s", addrs, len(p.cfg.Ports), ports, e.String())
 	for _, fc := range p.excluded.ByFile {
 		s += fmt.Sprintf("; blocklist %s removed %d", fc.File, fc.Count)
-		if fc.IPv6Entries > 0 {
+		if fc.IPv6Entries > 0 && e.IPv6 == nil {
 			s += fmt.Sprintf(" (its %d IPv6 entries apply to IPv6 targets: none in this scan)", fc.IPv6Entries)
 		}
 	}
@@ -370,7 +410,7 @@ func (ss *scanSession) metadata(h runHeader, sum *syn.Summary) metadata {
 		Config: metadataConfig{
 			Ports: targets.FormatPorts(c.Ports), Rate: c.Rate, Probes: max(c.Probes, 1), Senders: max(c.Senders, 1),
 			TCPOptions: c.Options.String(), MaxTargets: c.MaxTargets, MaxResults: c.MaxResults, Cooldown: c.Cooldown.String(),
-			ReportClosed: c.ReportClosed, Allowed: c.Allowed.String(), Seed: c.Seed,
+			ReportClosed: c.ReportClosed, Allowed: targets.Addrs{V4: c.Allowed, V6: c.Allowed6}.String(), Seed: c.Seed,
 		},
 		Excluded: ss.p.excluded,
 		Summary:  sum,

@@ -11,7 +11,7 @@
 //
 // Limits:
 //   - Linux only. On other systems every constructor returns an error naming
-//     the operating system; FilterTCPTo works everywhere.
+//     the operating system; FilterTCPTo and FilterReplies work everywhere.
 //   - Opening a socket needs root or CAP_NET_RAW; such a failure satisfies
 //     errors.Is(err, os.ErrPermission).
 //   - A Sender's sockets are bound with protocol 0, so they never receive, and

@@ -10,7 +10,9 @@
 //	seq   = low 32 bits of h
 //	sport = sportFirst + (h>>32) mod (sportLast−sportFirst+1)
 //
-// and a reply from daddr:dport to saddr:lport with acknowledgment number
+// with 4-byte addresses for IPv4 probes (Probe, Check) and 16-byte ones for
+// IPv6 probes (Probe6, Check6); the two input lengths keep the families
+// apart. A reply from daddr:dport to saddr:lport with acknowledgment number
 // ack answers it if and only if lport == sport and ack−1 == seq (mod 2^32):
 // a SYN-ACK acknowledges seq+1, and so does the RST-ACK a closed port sends
 // (RFC 793 section 3.4: the SYN counts as one octet). A reset without ACK

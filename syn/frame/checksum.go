@@ -91,6 +91,24 @@ func PseudoHeaderChecksum(protocol uint8, src, dst uint32, length uint16) uint16
 	return fold32(s)
 }
 
+// PseudoHeaderChecksum6 returns the folded one's-complement sum of the IPv6
+// pseudo-header of RFC 8200 section 8.1 (source and destination address,
+// the 32-bit upper-layer packet length, three zero bytes and the next
+// header value), to pass as initial to Checksum over the transport header
+// and payload.
+func PseudoHeaderChecksum6(protocol uint8, src, dst [16]byte, length uint32) uint16 {
+	return fold64(sum128(src) + sum128(dst) + uint64(length) + uint64(protocol))
+}
+
+// sum128 returns the 16-bit words of a, summed as two's-complement 64-bit
+// numbers: a 32-bit half adds the same as its two words do modulo 0xffff
+// (2^16 ≡ 1), which is all a one's-complement sum is, so fold64 of the
+// result is their one's-complement sum. It is below 2^34.
+func sum128(a [16]byte) uint64 {
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	return hi>>32 + hi&0xffffffff + lo>>32 + lo&0xffffffff
+}
+
 // UpdateChecksum returns the checksum field hc (the complemented sum, as
 // stored in a header) updated for one 16-bit word of the covered data that
 // changes from m to m2, by equation 3 of RFC 1624:

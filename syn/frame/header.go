@@ -44,6 +44,7 @@ const (
 const (
 	EtherTypeIPv4 = 0x0800
 	EtherTypeVLAN = 0x8100
+	EtherTypeIPv6 = 0x86DD
 )
 
 // Ethernet is an Ethernet II header stored in a byte slice.
@@ -291,6 +292,144 @@ func (b IPv4) Payload() []byte {
 	return b[b.HeaderLength():b.TotalLength()]
 }
 
+// IPv6 header, RFC 8200 section 3:
+//
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|Version| Traffic Class |           Flow Label                  |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|         Payload Length        |  Next Header  |   Hop Limit   |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                                                               |
+//	+                                                               +
+//	|                                                               |
+//	+                         Source Address                        +
+//	|                                                               |
+//	+                                                               +
+//	|                                                               |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                                                               |
+//	+                                                               +
+//	|                                                               |
+//	+                      Destination Address                      +
+//	|                                                               |
+//	+                                                               +
+//	|                                                               |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+const (
+	IPv6VersTCFlowOffset  = 0
+	IPv6PayloadLenOffset  = 4
+	IPv6NextHeaderOffset  = 6
+	IPv6HopLimitOffset    = 7
+	IPv6SrcAddrOffset     = 8
+	IPv6DstAddrOffset     = 24
+	IPv6AddressSize       = 16
+	IPv6Version           = 6
+	IPv6MinimumSize       = IPv6DstAddrOffset + IPv6AddressSize
+	IPv6FlowLabelMask     = 1<<20 - 1
+	ipv6VersionShift      = 28
+	ipv6TrafficClassShift = 20
+)
+
+// IPv6 is an IPv6 header stored in a byte slice. Extension headers are not
+// modelled: the scanner sends none and takes replies without them.
+//
+// Its methods do not check bounds: the slice must be at least
+// IPv6MinimumSize bytes long, which the caller checks once before use, with
+// IsValid for received packets.
+type IPv6 []byte
+
+// IsValid reports whether b starts with a complete IPv6 header whose
+// "payload length" fits in b: version 6 and IPv6MinimumSize + PayloadLength
+// <= len(b). Bytes beyond the payload (Ethernet padding) are allowed.
+func (b IPv6) IsValid() bool {
+	if len(b) < IPv6MinimumSize || b[IPv6VersTCFlowOffset]>>4 != IPv6Version {
+		return false
+	}
+	return IPv6MinimumSize+int(binary.BigEndian.Uint16(b[IPv6PayloadLenOffset:])) <= len(b)
+}
+
+// Version returns the "version" field.
+func (b IPv6) Version() uint8 {
+	return b[IPv6VersTCFlowOffset] >> 4
+}
+
+// TrafficClass returns the "traffic class" field.
+func (b IPv6) TrafficClass() uint8 {
+	return uint8(binary.BigEndian.Uint32(b[IPv6VersTCFlowOffset:]) >> ipv6TrafficClassShift)
+}
+
+// FlowLabel returns the 20-bit "flow label" field.
+func (b IPv6) FlowLabel() uint32 {
+	return binary.BigEndian.Uint32(b[IPv6VersTCFlowOffset:]) & IPv6FlowLabelMask
+}
+
+// SetVersionTrafficClassFlowLabel sets the first word of the header: version
+// 6, the traffic class and the low 20 bits of flow.
+func (b IPv6) SetVersionTrafficClassFlowLabel(tc uint8, flow uint32) {
+	binary.BigEndian.PutUint32(b[IPv6VersTCFlowOffset:],
+		IPv6Version<<ipv6VersionShift|uint32(tc)<<ipv6TrafficClassShift|flow&IPv6FlowLabelMask)
+}
+
+// PayloadLength returns the "payload length" field: the bytes after the
+// fixed header.
+func (b IPv6) PayloadLength() uint16 {
+	return binary.BigEndian.Uint16(b[IPv6PayloadLenOffset:])
+}
+
+// SetPayloadLength sets the "payload length" field.
+func (b IPv6) SetPayloadLength(n uint16) {
+	binary.BigEndian.PutUint16(b[IPv6PayloadLenOffset:], n)
+}
+
+// NextHeader returns the "next header" field: the protocol of the payload
+// when there is no extension header.
+func (b IPv6) NextHeader() uint8 {
+	return b[IPv6NextHeaderOffset]
+}
+
+// SetNextHeader sets the "next header" field.
+func (b IPv6) SetNextHeader(p uint8) {
+	b[IPv6NextHeaderOffset] = p
+}
+
+// HopLimit returns the "hop limit" field.
+func (b IPv6) HopLimit() uint8 {
+	return b[IPv6HopLimitOffset]
+}
+
+// SetHopLimit sets the "hop limit" field.
+func (b IPv6) SetHopLimit(h uint8) {
+	b[IPv6HopLimitOffset] = h
+}
+
+// SourceAddress returns the "source address" field as a value.
+func (b IPv6) SourceAddress() [IPv6AddressSize]byte {
+	return [IPv6AddressSize]byte(b[IPv6SrcAddrOffset : IPv6SrcAddrOffset+IPv6AddressSize])
+}
+
+// SetSourceAddress sets the "source address" field.
+func (b IPv6) SetSourceAddress(a [IPv6AddressSize]byte) {
+	copy(b[IPv6SrcAddrOffset:IPv6SrcAddrOffset+IPv6AddressSize], a[:])
+}
+
+// DestinationAddress returns the "destination address" field as a value.
+func (b IPv6) DestinationAddress() [IPv6AddressSize]byte {
+	return [IPv6AddressSize]byte(b[IPv6DstAddrOffset : IPv6DstAddrOffset+IPv6AddressSize])
+}
+
+// SetDestinationAddress sets the "destination address" field.
+func (b IPv6) SetDestinationAddress(a [IPv6AddressSize]byte) {
+	copy(b[IPv6DstAddrOffset:IPv6DstAddrOffset+IPv6AddressSize], a[:])
+}
+
+// Payload returns the bytes after the fixed header, up to the payload
+// length. b must be valid (IsValid).
+func (b IPv6) Payload() []byte {
+	return b[IPv6MinimumSize : IPv6MinimumSize+int(b.PayloadLength())]
+}
+
 // TCP header, RFC 793 section 3.1 (flags as updated by RFC 3168):
 //
 //	 0                   1                   2                   3
@@ -506,6 +645,14 @@ func (b TCP) Options() []byte {
 // current content.
 func (b TCP) CalculateChecksum(src, dst uint32) uint16 {
 	sum := PseudoHeaderChecksum(IPProtocolTCP, src, dst, uint16(len(b)))
+	sum = Checksum(b[:TCPChecksumOffset], sum)
+	return ^Checksum(b[TCPChecksumOffset+2:], sum)
+}
+
+// CalculateChecksum6 is CalculateChecksum for a segment carried by IPv6
+// from src to dst (the pseudo-header of RFC 8200 section 8.1).
+func (b TCP) CalculateChecksum6(src, dst [IPv6AddressSize]byte) uint16 {
+	sum := PseudoHeaderChecksum6(IPProtocolTCP, src, dst, uint32(len(b)))
 	sum = Checksum(b[:TCPChecksumOffset], sum)
 	return ^Checksum(b[TCPChecksumOffset+2:], sum)
 }

@@ -30,6 +30,9 @@ const (
 	// ProbeMSS is the maximum segment size announced by every layout that
 	// has one: an Ethernet MTU of 1500 minus 40 bytes of IPv4 and TCP.
 	ProbeMSS = 1460
+	// ProbeMSS6 is the MSS of IPv6 probes: 1500 minus 60 bytes of IPv6 and
+	// TCP, as Linux and Windows announce over IPv6.
+	ProbeMSS6 = 1440
 	// probeTSval is the "TSval" of the Linux layout. A kernel starts it at a
 	// random per-connection offset; every probe is its own connection, so
 	// one constant is as good as any and keeps the frame fixed.
@@ -126,19 +129,23 @@ func (o TCPOptions) Len() int {
 	return 0
 }
 
-// Encode writes the layout's options into b and returns the number of bytes
+// Encode writes the layout's options, with MSS ProbeMSS (Template6 announces
+// ProbeMSS6 instead), into b and returns the number of bytes
 // written, o.Len(). It writes nothing and returns 0 if o is invalid or b is
 // shorter than o.Len().
-func (o TCPOptions) Encode(b []byte) int {
+func (o TCPOptions) Encode(b []byte) int { return o.encode(b, ProbeMSS) }
+
+// encode is Encode with the MSS to announce.
+func (o TCPOptions) encode(b []byte, mss uint16) int {
 	n := o.Len()
 	if len(b) < n {
 		return 0
 	}
 	switch o {
 	case OptionsMSS:
-		putMSS(b)
+		putMSS(b, mss)
 	case OptionsLinux:
-		putMSS(b)
+		putMSS(b, mss)
 		b[4], b[5] = TCPOptionSACKPermitted, TCPOptionSACKPermittedLength
 		b[6], b[7] = TCPOptionTS, TCPOptionTSLength
 		binary.BigEndian.PutUint32(b[8:], probeTSval)
@@ -146,7 +153,7 @@ func (o TCPOptions) Encode(b []byte) int {
 		b[16] = TCPOptionNOP
 		b[17], b[18], b[19] = TCPOptionWS, TCPOptionWSLength, linuxWindowScale
 	case OptionsWindows:
-		putMSS(b)
+		putMSS(b, mss)
 		b[4] = TCPOptionNOP
 		b[5], b[6], b[7] = TCPOptionWS, TCPOptionWSLength, windowsWindowScale
 		b[8], b[9] = TCPOptionNOP, TCPOptionNOP
@@ -155,7 +162,7 @@ func (o TCPOptions) Encode(b []byte) int {
 	return n
 }
 
-func putMSS(b []byte) {
+func putMSS(b []byte, mss uint16) {
 	b[0], b[1] = TCPOptionMSS, TCPOptionMSSLength
-	binary.BigEndian.PutUint16(b[2:], ProbeMSS)
+	binary.BigEndian.PutUint16(b[2:], mss)
 }

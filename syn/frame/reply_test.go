@@ -282,6 +282,10 @@ func TestParseReplyGarbage(t *testing.T) {
 // decode is tried again.
 func checkAgainstGopacket(t testing.TB, b []byte, r *frame.Reply) {
 	t.Helper()
+	if r.V6 {
+		checkAgainstGopacket6(t, b, r)
+		return
+	}
 	ip, tcp := decodeGopacket(b)
 	if tcp == nil {
 		nb := bytes.Clone(b)
@@ -320,6 +324,53 @@ func checkAgainstGopacket(t testing.TB, b []byte, r *frame.Reply) {
 	}
 }
 
+// checkAgainstGopacket6 is checkAgainstGopacket for an IPv6 reply.
+func checkAgainstGopacket6(t testing.TB, b []byte, r *frame.Reply) {
+	t.Helper()
+	ip, tcp := decodeGopacket6(b)
+	if tcp == nil {
+		nb := bytes.Clone(b)
+		off := 14
+		if binary.BigEndian.Uint16(nb[12:]) == 0x8100 {
+			off = 18
+		}
+		th := off + 40
+		doff := int(nb[th+12]>>4) * 4
+		for i := th + 20; i < th+doff; i++ {
+			nb[i] = 1
+		}
+		ip, tcp = decodeGopacket6(nb)
+		if tcp == nil {
+			t.Fatalf("ParseReply accepted % x, gopacket finds no IPv6/TCP layer even with NOP options", b)
+		}
+	}
+	var flags frame.TCPFlags
+	for i, set := range []bool{tcp.FIN, tcp.SYN, tcp.RST, tcp.PSH, tcp.ACK, tcp.URG, tcp.ECE, tcp.CWR} {
+		if set {
+			flags |= 1 << i
+		}
+	}
+	want := frame.Reply{
+		V6: true, SrcAddr6: [16]byte(ip.SrcIP.To16()), DstAddr6: [16]byte(ip.DstIP.To16()),
+		SrcPort: uint16(tcp.SrcPort), DstPort: uint16(tcp.DstPort),
+		Seq: tcp.Seq, Ack: tcp.Ack, Flags: flags,
+		TTL: ip.HopLimit, Window: tcp.Window,
+	}
+	if *r != want {
+		t.Fatalf("ParseReply(% x) = %+v\ngopacket decodes %+v", b, *r, want)
+	}
+}
+
+func decodeGopacket6(b []byte) (*layers.IPv6, *layers.TCP) {
+	pkt := gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.DecodeOptions{NoCopy: true})
+	ip, _ := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if ip == nil || tcp == nil {
+		return nil, nil
+	}
+	return ip, tcp
+}
+
 func decodeGopacket(b []byte) (*layers.IPv4, *layers.TCP) {
 	pkt := gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.DecodeOptions{NoCopy: true})
 	ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
@@ -335,6 +386,9 @@ func FuzzParseReply(f *testing.F) {
 		f.Add(tt.frame)
 	}
 	f.Add(rst(f)[:40])
+	f.Add(synAck6(f))
+	f.Add(with6(f, func(s *replySpec6) { s.vlan = true; s.rstFlag, s.synFlag = true, false }))
+	f.Add(with6(f, func(s *replySpec6) { s.hopByHop = true }))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r frame.Reply
 		if frame.ParseReply(b, &r) {
@@ -362,6 +416,7 @@ func BenchmarkParseReply(b *testing.B) {
 	}{
 		{"SYN-ACK", synAckLinux(b)},
 		{"RST-ACK", rstAck(b)},
+		{"SYN-ACK6", synAck6(b)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var r frame.Reply

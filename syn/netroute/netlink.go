@@ -120,26 +120,30 @@ func finish(b []byte) []byte {
 	return b
 }
 
-// encodeRouteRequest builds RTM_GETROUTE for dst, as `ip route get dst [oif
-// IF]` does: the kernel answers with the one route it would use.
+// encodeRouteRequest builds RTM_GETROUTE for dst (IPv4 or IPv6), as `ip
+// route get dst [oif IF]` does: the kernel answers with the one route it
+// would use.
 func encodeRouteRequest(seq uint32, dst netip.Addr, oif int) []byte {
 	b := appendHeader(make([]byte, 0, 64), rtmGetRoute, nlmFRequest, seq)
-	b = append(b, afInet, 32, 0, 0, 0, 0, 0, 0) // family, dst_len, src_len, tos, table, protocol, scope, type
-	b = binary.NativeEndian.AppendUint32(b, 0)  // rtm_flags
-	a := dst.As4()
-	b = appendAttr(b, rtaDst, a[:])
+	fam, bits := byte(afInet), byte(32)
+	if dst.Is6() {
+		fam, bits = afInet6, 128
+	}
+	b = append(b, fam, bits, 0, 0, 0, 0, 0, 0) // family, dst_len, src_len, tos, table, protocol, scope, type
+	b = binary.NativeEndian.AppendUint32(b, 0) // rtm_flags
+	b = appendAttr(b, rtaDst, dst.AsSlice())
 	if oif != 0 {
 		b = appendAttr(b, rtaOIF, binary.NativeEndian.AppendUint32(nil, uint32(oif)))
 	}
 	return finish(b)
 }
 
-// encodeNeighDump builds an RTM_GETNEIGH dump request for the IPv4
-// neighbour table. Older kernels ignore ndm_ifindex in dumps, so callers
-// filter the answer themselves.
-func encodeNeighDump(seq uint32, ifindex int) []byte {
+// encodeNeighDump builds an RTM_GETNEIGH dump request for the neighbour
+// table of family (afInet: ARP, afInet6: NDP). Older kernels ignore
+// ndm_ifindex in dumps, so callers filter the answer themselves.
+func encodeNeighDump(seq uint32, family uint8, ifindex int) []byte {
 	b := appendHeader(make([]byte, 0, 32), rtmGetNeigh, nlmFRequest|nlmFDump, seq)
-	b = append(b, afInet, 0, 0, 0) // family, pad1, pad2
+	b = append(b, family, 0, 0, 0) // family, pad1, pad2
 	b = binary.NativeEndian.AppendUint32(b, uint32(ifindex))
 	b = append(b, 0, 0, 0, 0) // state, flags, type
 	return finish(b)
@@ -237,29 +241,29 @@ type routeInfo struct {
 	Type    uint8
 	Dst     netip.Addr
 	OIF     int
-	Gateway netip.Addr // IPv4 gateway (RTA_GATEWAY), or IPv6 gateway via RTA_VIA
+	Gateway netip.Addr // the family's gateway (RTA_GATEWAY), or the other family's via RTA_VIA
 	PrefSrc netip.Addr
 }
 
 // parseRoute decodes the payload of an RTM_NEWROUTE message (struct rtmsg
-// and attributes).
+// and attributes) of family AF_INET or AF_INET6.
 func parseRoute(data []byte) (routeInfo, error) {
 	if len(data) < rtmsgLen {
 		return routeInfo{}, errTruncated
 	}
 	ri := routeInfo{Family: data[0], DstLen: data[1], Table: uint32(data[4]), Type: data[7]}
-	if ri.Family != afInet {
-		return routeInfo{}, fmt.Errorf("netroute: route of address family %d, want AF_INET", ri.Family)
+	if ri.Family != afInet && ri.Family != afInet6 {
+		return routeInfo{}, fmt.Errorf("netroute: route of address family %d, want AF_INET or AF_INET6", ri.Family)
 	}
 	var bad error
 	err := forEachAttr(data[rtmsgLen:], func(typ uint16, v []byte) {
 		switch typ {
 		case rtaDst:
-			ri.Dst, bad = ipv4Attr("RTA_DST", v, bad)
+			ri.Dst, bad = addrAttr(ri.Family, "RTA_DST", v, bad)
 		case rtaGateway:
-			ri.Gateway, bad = ipv4Attr("RTA_GATEWAY", v, bad)
+			ri.Gateway, bad = addrAttr(ri.Family, "RTA_GATEWAY", v, bad)
 		case rtaPrefSrc:
-			ri.PrefSrc, bad = ipv4Attr("RTA_PREFSRC", v, bad)
+			ri.PrefSrc, bad = addrAttr(ri.Family, "RTA_PREFSRC", v, bad)
 		case rtaOIF:
 			if len(v) != 4 {
 				bad = cmpErr(bad, fmt.Errorf("netroute: RTA_OIF of %d bytes", len(v)))
@@ -312,6 +316,18 @@ func ipv4Attr(name string, v []byte, bad error) (netip.Addr, error) {
 	return netip.AddrFrom4([4]byte(v)), bad
 }
 
+// addrAttr reads an address attribute of family: 4 bytes for AF_INET, 16
+// for AF_INET6.
+func addrAttr(family uint8, name string, v []byte, bad error) (netip.Addr, error) {
+	if family == afInet {
+		return ipv4Attr(name, v, bad)
+	}
+	if len(v) != 16 {
+		return netip.Addr{}, cmpErr(bad, fmt.Errorf("netroute: %s of %d bytes, want 16", name, len(v)))
+	}
+	return netip.AddrFrom16([16]byte(v)), bad
+}
+
 // neighInfo is one entry of the neighbour table.
 type neighInfo struct {
 	Family  uint8
@@ -336,8 +352,8 @@ func parseNeigh(data []byte) (neighInfo, error) {
 	err := forEachAttr(data[ndmsgLen:], func(typ uint16, v []byte) {
 		switch typ {
 		case ndaDst:
-			if n.Family == afInet {
-				n.Dst, bad = ipv4Attr("NDA_DST", v, bad)
+			if n.Family == afInet || n.Family == afInet6 {
+				n.Dst, bad = addrAttr(n.Family, "NDA_DST", v, bad)
 			}
 		case ndaLLAddr:
 			n.LLAddr = v
@@ -419,6 +435,10 @@ func parseRouteReply(b []byte, seq, pid uint32) (routeInfo, *nlError, error) {
 // lookupNeigh returns the link-layer address of ip on ifindex among the
 // RTM_NEWNEIGH messages of a dump, if an entry in a usable state has one.
 func lookupNeigh(msgs []nlMessage, ifindex int, ip netip.Addr) ([]byte, bool, error) {
+	fam := uint8(afInet)
+	if ip.Is6() {
+		fam = afInet6
+	}
 	for _, m := range msgs {
 		if m.Type != rtmNewNeigh {
 			continue
@@ -427,7 +447,7 @@ func lookupNeigh(msgs []nlMessage, ifindex int, ip netip.Addr) ([]byte, bool, er
 		if err != nil {
 			return nil, false, err
 		}
-		if n.Family == afInet && n.IfIndex == ifindex && n.Dst == ip && n.State&nudValid != 0 && validMAC(n.LLAddr) {
+		if n.Family == fam && n.IfIndex == ifindex && n.Dst == ip && n.State&nudValid != 0 && validMAC(n.LLAddr) {
 			return n.LLAddr, true, nil
 		}
 	}

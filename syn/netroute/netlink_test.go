@@ -57,6 +57,15 @@ func TestEncodeRouteRequest(t *testing.T) {
 				"0220000000000000" + "00000000" +
 				"08000100" + "c612fa02" +
 				"08000400" + "03000000"}, // RTA_OIF
+		{"IPv6", "2001:db8:16::5", 0,
+			"30000000" + "1a00" + "0100" + "4d000000" + "00000000" + // len 48
+				"0a80000000000000" + "00000000" + // rtmsg: AF_INET6, dst_len 128
+				"14000100" + "20010db8001600000000000000000005"}, // RTA_DST, 16 bytes
+		{"IPv6 with oif", "2001:db8::1", 7,
+			"38000000" + "1a00" + "0100" + "4d000000" + "00000000" +
+				"0a80000000000000" + "00000000" +
+				"14000100" + "20010db8000000000000000000000001" +
+				"08000400" + "07000000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,11 +81,16 @@ func TestEncodeNeighDump(t *testing.T) {
 	if !littleEndian() {
 		t.Fatal("expected bytes below are for little-endian hosts")
 	}
-	got := encodeNeighDump(78, 3)
+	got := encodeNeighDump(78, afInet, 3)
 	want := unhex(t, "1c000000"+"1e00"+"0103"+"4e000000"+"00000000"+ // len 28, RTM_GETNEIGH, REQUEST|DUMP, seq 78
 		"02000000"+"03000000"+"00000000") // ndmsg: AF_INET, ifindex 3
 	if !bytes.Equal(got, want) {
 		t.Fatalf("encodeNeighDump:\n got %x\nwant %x", got, want)
+	}
+	got = encodeNeighDump(78, afInet6, 3)
+	want[16] = afInet6
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encodeNeighDump(AF_INET6):\n got %x\nwant %x", got, want)
 	}
 }
 
@@ -210,7 +224,9 @@ func TestParseRouteMalformed(t *testing.T) {
 		}()},
 		{"trailing bytes after a message", append(msg(rtmNewRoute, 0, 77, rtmsg(afInet, rtnUnicast)), 1, 2, 3)},
 		{"truncated rtmsg", msg(rtmNewRoute, 0, 77, []byte{2, 32, 0})},
-		{"IPv6 family", msg(rtmNewRoute, 0, 77, rtmsg(afInet6, rtnUnicast))},
+		{"family 7", msg(rtmNewRoute, 0, 77, rtmsg(7, rtnUnicast))},
+		{"IPv6 RTA_GATEWAY of 4 bytes", msg(rtmNewRoute, 0, 77, rtmsg(afInet6, rtnUnicast, attr(rtaGateway, gw[:])))},
+		{"IPv6 RTA_PREFSRC of 15 bytes", msg(rtmNewRoute, 0, 77, rtmsg(afInet6, rtnUnicast, attr(rtaPrefSrc, make([]byte, 15))))},
 		{"attribute length below 4", msg(rtmNewRoute, 0, 77, rtmsg(afInet, rtnUnicast, []byte{2, 0, 5, 0}))},
 		{"attribute longer than message", msg(rtmNewRoute, 0, 77, rtmsg(afInet, rtnUnicast, []byte{40, 0, 5, 0, 1, 2, 3, 4}))},
 		{"RTA_GATEWAY of 16 bytes", msg(rtmNewRoute, 0, 77, rtmsg(afInet, rtnUnicast, attr(rtaGateway, make([]byte, 16))))},
@@ -262,13 +278,94 @@ func TestParseRouteVia(t *testing.T) {
 	}
 }
 
+// TestParseRoute6 decodes an IPv6 route reply shaped like the kernel's to
+// `ip -6 route get 2001:db8:16::5`: a default route via a link-local
+// gateway, with the preferred source the kernel selected.
+func TestParseRoute6(t *testing.T) {
+	a := netip.MustParseAddr
+	oif := binary.NativeEndian.AppendUint32(nil, 2)
+	table := binary.NativeEndian.AppendUint32(nil, 254)
+	m := msg(rtmNewRoute, 0, 77, rtmsg6(rtnUnicast,
+		attr(rtaTable, table), attr(rtaDst, a("2001:db8:16::5").AsSlice()), attr(rtaOIF, oif),
+		attr(rtaGateway, a("fe80::1").AsSlice()), attr(rtaPrefSrc, a("2001:db8::2").AsSlice()),
+		attr(6, binary.NativeEndian.AppendUint32(nil, 1024)))) // RTA_PRIORITY, ignored
+	ri, kerr, err := parseRouteReply(m, 77, capturePid)
+	if err != nil || kerr != nil {
+		t.Fatal(err, kerr)
+	}
+	want := routeInfo{Family: afInet6, DstLen: 128, Table: 254, Type: rtnUnicast, Dst: a("2001:db8:16::5"), OIF: 2,
+		Gateway: a("fe80::1"), PrefSrc: a("2001:db8::2")}
+	if ri != want {
+		t.Fatalf("parseRouteReply:\n got %+v\nwant %+v", ri, want)
+	}
+	// An IPv6 route through an IPv4 gateway (RTA_VIA) keeps the gateway's
+	// family, for find to refuse.
+	v4 := append([]byte{afInet, 0}, 198, 18, 250, 9)
+	if !littleEndian() {
+		v4[0], v4[1] = 0, afInet
+	}
+	ri, err = parseRoute(rtmsg6(rtnUnicast, attr(rtaVia, v4)))
+	if err != nil || ri.Gateway != a("198.18.250.9") {
+		t.Fatalf("RTA_VIA in an IPv6 route: %+v, %v", ri, err)
+	}
+}
+
+func rtmsg6(typ uint8, attrs ...[]byte) []byte {
+	b := []byte{afInet6, 128, 0, 0, 254, 0, 0, typ, 0, 0, 0, 0}
+	for _, a := range attrs {
+		b = append(b, a...)
+	}
+	return b
+}
+
+func TestLookupNeigh6(t *testing.T) {
+	peer := netip.MustParseAddr("fe80::1")
+	mac := []byte{2, 0, 0, 0, 0, 0x77}
+	done := msg(nlmsgDone, nlmFMulti, 78, []byte{0, 0, 0, 0})
+	v4peer := netip.MustParseAddr("198.18.250.2")
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		want []byte
+	}{
+		{"REACHABLE", append(neighMsg(78, 2, nudReachable, peer, mac), done...), mac},
+		{"STALE among IPv4 entries", append(append(neighMsg(78, 2, nudReachable, v4peer, []byte{2, 1, 1, 1, 1, 1}), neighMsg(78, 2, nudStale, peer, mac)...), done...), mac},
+		{"INCOMPLETE", append(neighMsg(78, 2, nudIncomplete, peer, nil), done...), nil},
+		{"other address", append(neighMsg(78, 2, nudReachable, netip.MustParseAddr("fe80::2"), mac), done...), nil},
+		{"other interface", append(neighMsg(78, 3, nudReachable, peer, mac), done...), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r reply
+			if err := r.collect(tt.in, 78, capturePid); err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := lookupNeigh(r.msgs, 2, peer)
+			if err != nil || ok != (tt.want != nil) || !bytes.Equal(got, tt.want) {
+				t.Fatalf("lookupNeigh = %v, %v, %v; want %v", net.HardwareAddr(got), ok, err, tt.want)
+			}
+		})
+	}
+	// An IPv4 lookup never takes an IPv6 entry, and the other way round.
+	var r reply
+	r.collect(append(neighMsg(78, 2, nudReachable, peer, mac), done...), 78, capturePid)
+	if _, ok, _ := lookupNeigh(r.msgs, 2, v4peer); ok {
+		t.Error("an IPv4 lookup took an IPv6 entry")
+	}
+	if _, err := parseNeigh(neighMsg(78, 2, nudReachable, peer, mac)[nlmsgHdrLen:][:ndmsgLen+4+4]); err == nil {
+		t.Error("an IPv6 NDA_DST of 4 bytes was accepted")
+	}
+}
+
 func neighMsg(seq uint32, ifindex int32, state uint16, dst netip.Addr, ll []byte) []byte {
-	b := []byte{afInet, 0, 0, 0}
+	fam := byte(afInet)
+	if dst.Is6() {
+		fam = afInet6
+	}
+	b := []byte{fam, 0, 0, 0}
 	b = binary.NativeEndian.AppendUint32(b, uint32(ifindex))
 	b = binary.NativeEndian.AppendUint16(b, state)
 	b = append(b, 0, 1)
-	d := dst.As4()
-	b = append(b, attr(ndaDst, d[:])...)
+	b = append(b, attr(ndaDst, dst.AsSlice())...)
 	if ll != nil {
 		b = append(b, attr(ndaLLAddr, ll)...)
 	}
@@ -347,6 +444,8 @@ func FuzzParseRouteMessage(f *testing.F) {
 	}
 	f.Add(msg(nlmsgError, nlmFAckTLVs|nlmFCapped, 77, errPayload(22, nlmFCapped, attr(nlmsgerrAttrM, []byte("bad\x00")))), uint32(77), uint32(capturePid))
 	f.Add(msg(rtmNewRoute, 0, 77, rtmsg(afInet, rtnUnicast, attr(rtaVia, []byte{10, 0, 1, 2}))), uint32(77), uint32(capturePid))
+	f.Add(msg(rtmNewRoute, 0, 77, rtmsg6(rtnUnicast, attr(rtaGateway, netip.MustParseAddr("fe80::1").AsSlice()),
+		attr(rtaPrefSrc, netip.MustParseAddr("2001:db8::2").AsSlice()))), uint32(77), uint32(capturePid))
 	f.Fuzz(func(t *testing.T, b []byte, seq, pid uint32) {
 		ri, kerr, err := parseRouteReply(b, seq, pid)
 		if err != nil {
@@ -365,14 +464,18 @@ func FuzzParseNeighMessage(f *testing.F) {
 	peer := netip.MustParseAddr("198.18.250.2")
 	f.Add(unhex(f, hexNeighDump), 2)
 	f.Add(neighMsg(78, 2, nudReachable, peer, []byte{2, 0, 0, 0, 0, 1}), 2)
+	peer6 := netip.MustParseAddr("fe80::1")
+	f.Add(neighMsg(78, 2, nudStale, peer6, []byte{2, 0, 0, 0, 0, 1}), 2)
 	f.Fuzz(func(t *testing.T, b []byte, ifindex int) {
 		var r reply
 		if err := r.collect(b, 78, capturePid); err != nil {
 			return
 		}
-		mac, ok, err := lookupNeigh(r.msgs, ifindex, peer)
-		if err == nil && ok && !validMAC(mac) {
-			t.Fatalf("lookupNeigh returned unusable address %x", mac)
+		for _, p := range []netip.Addr{peer, peer6} {
+			mac, ok, err := lookupNeigh(r.msgs, ifindex, p)
+			if err == nil && ok && !validMAC(mac) {
+				t.Fatalf("lookupNeigh(%v) returned unusable address %x", p, mac)
+			}
 		}
 	})
 }

@@ -17,15 +17,17 @@ var (
 	// no Ethernet address, so raw Ethernet frames cannot be sent on it.
 	ErrNoHardwareAddr = errors.New("netroute: interface has no Ethernet address")
 	// ErrNotResolved means the next hop's Ethernet address is unknown: no
-	// usable neighbour entry, or no answer to ARP.
+	// usable neighbour entry, or no answer to ARP or neighbour
+	// solicitation.
 	ErrNotResolved = errors.New("netroute: next hop's Ethernet address not resolved")
 )
 
-// DefaultARPTimeout bounds the ARP exchange of Lookup and LookupVia.
+// DefaultARPTimeout bounds the ARP or neighbour solicitation exchange of
+// Lookup and LookupVia.
 const DefaultARPTimeout = 3 * time.Second
 
-// arpAttempts is how many requests ARP sends before giving up, spread evenly
-// over its timeout.
+// arpAttempts is how many requests ARP (or solicitations NDP) sends before
+// giving up, spread evenly over its timeout.
 const arpAttempts = 3
 
 // Route is how to reach a destination from this host: interface, our source
@@ -33,7 +35,8 @@ const arpAttempts = 3
 type Route struct {
 	Interface *net.Interface
 	// Source is the preferred source address (the kernel's RTA_PREFSRC, else
-	// the interface's first IPv4 address).
+	// the interface's first address of the destination's family; for IPv6
+	// a global one, not link-local).
 	Source netip.Addr
 	// Gateway is the router the destination is reached through; zero when the
 	// destination is on-link.
@@ -42,8 +45,8 @@ type Route struct {
 	// whose Ethernet address frames carry.
 	NextHop netip.Addr
 	SrcMAC  net.HardwareAddr
-	// DstMAC is NextHop's Ethernet address (neighbour table, else ARP); nil
-	// until Resolve.
+	// DstMAC is NextHop's Ethernet address (neighbour table, else ARP or
+	// neighbour solicitation); nil until Resolve.
 	DstMAC net.HardwareAddr
 }
 
@@ -60,9 +63,10 @@ func (r *Route) String() string {
 	return fmt.Sprintf("%sdev %s src %s (%v -> %v)", s, name, r.Source, r.SrcMAC, r.DstMAC)
 }
 
-// Lookup returns the complete route to dst: the kernel's answer to
-// RTM_GETROUTE (as `ip route get dst`), then the next hop's Ethernet address
-// from the neighbour table, else by ARP within DefaultARPTimeout.
+// Lookup returns the complete route to dst, IPv4 or IPv6: the kernel's
+// answer to RTM_GETROUTE (as `ip route get dst`), then the next hop's
+// Ethernet address from the neighbour table, else by ARP (IPv4) or
+// neighbour solicitation (IPv6) within DefaultARPTimeout.
 func Lookup(dst netip.Addr) (*Route, error) {
 	return lookup(dst, "")
 }
@@ -92,23 +96,30 @@ func lookup(dst netip.Addr, ifname string) (*Route, error) {
 // empty, with every field set but DstMAC. Callers that override the source
 // address set Source before Resolve; callers that know the gateway's MAC set
 // DstMAC and skip Resolve.
+// An IPv4-mapped dst is the IPv4 address it carries.
 func Find(dst netip.Addr, ifname string) (*Route, error) {
-	if !dst.Is4() {
-		return nil, fmt.Errorf("netroute: %v is not an IPv4 address", dst)
+	dst = dst.Unmap()
+	if !dst.IsValid() || dst.Zone() != "" {
+		return nil, fmt.Errorf("netroute: %v is not a destination address", dst)
 	}
 	return find(dst, ifname)
 }
 
 // Resolve sets r.DstMAC to the Ethernet address of r.NextHop: from the
-// neighbour table when it holds a usable entry, else by ARP on r.Interface
-// from r.Source, waiting at most timeout.
+// neighbour table when it holds a usable entry, else by ARP (IPv4) or
+// neighbour solicitation (IPv6) on r.Interface from r.Source, waiting at
+// most timeout.
 func (r *Route) Resolve(timeout time.Duration) error {
-	if r.Interface == nil || !r.NextHop.Is4() || !r.Source.Is4() {
-		return errors.New("netroute: Resolve needs Interface, Source and NextHop")
+	if r.Interface == nil || !r.NextHop.IsValid() || !r.Source.IsValid() || r.NextHop.Is4() != r.Source.Is4() {
+		return errors.New("netroute: Resolve needs Interface, and Source and NextHop of one family")
 	}
 	mac, err := Neighbor(r.Interface.Index, r.NextHop)
 	if errors.Is(err, ErrNotResolved) {
-		mac, err = ARP(r.Interface, r.Source, r.NextHop, timeout)
+		if r.NextHop.Is4() {
+			mac, err = ARP(r.Interface, r.Source, r.NextHop, timeout)
+		} else {
+			mac, err = NDP(r.Interface, r.Source, r.NextHop, timeout)
+		}
 	}
 	if err != nil {
 		return err
@@ -117,15 +128,15 @@ func (r *Route) Resolve(timeout time.Duration) error {
 	return nil
 }
 
-// Neighbor returns the Ethernet address of ip in the kernel's neighbour table
-// for the interface ifindex (RTM_GETNEIGH). Only entries in state REACHABLE,
-// STALE, DELAY, PROBE or PERMANENT count; otherwise the error wraps
-// ErrNotResolved.
+// Neighbor returns the Ethernet address of ip (IPv4 or IPv6) in the
+// kernel's neighbour table for the interface ifindex (RTM_GETNEIGH). Only
+// entries in state REACHABLE, STALE, DELAY, PROBE or PERMANENT count;
+// otherwise the error wraps ErrNotResolved.
 func Neighbor(ifindex int, ip netip.Addr) (net.HardwareAddr, error) {
-	if !ip.Is4() {
-		return nil, fmt.Errorf("netroute: %v is not an IPv4 address", ip)
+	if !ip.IsValid() || ip.Is4In6() {
+		return nil, fmt.Errorf("netroute: %v is not a neighbour address", ip)
 	}
-	return neighbor(ifindex, ip)
+	return neighbor(ifindex, ip.WithZone(""))
 }
 
 // ARP asks for target's Ethernet address on ifi with ARP who-has requests
@@ -144,4 +155,23 @@ func ARP(ifi *net.Interface, src, target netip.Addr, timeout time.Duration) (net
 		return nil, fmt.Errorf("netroute: ARP timeout %v is not positive", timeout)
 	}
 	return arp(ifi, src, target, timeout)
+}
+
+// NDP asks for target's Ethernet address on ifi with IPv6 neighbour
+// solicitations (RFC 4861) from src, sent to target's solicited-node
+// multicast address on an AF_PACKET socket, up to three evenly spaced within
+// timeout, and returns the address in the first advertisement for target.
+// Without one the error wraps ErrNotResolved.
+func NDP(ifi *net.Interface, src, target netip.Addr, timeout time.Duration) (net.HardwareAddr, error) {
+	switch {
+	case ifi == nil:
+		return nil, errors.New("netroute: NDP needs an interface")
+	case !validMAC(ifi.HardwareAddr):
+		return nil, fmt.Errorf("%w: %s", ErrNoHardwareAddr, ifi.Name)
+	case !src.Is6() || src.Is4In6() || !target.Is6() || target.Is4In6() || target.IsMulticast():
+		return nil, fmt.Errorf("netroute: neighbour solicitation from %v for %v: IPv6 unicast addresses only", src, target)
+	case timeout <= 0:
+		return nil, fmt.Errorf("netroute: NDP timeout %v is not positive", timeout)
+	}
+	return ndp(ifi, src.WithZone(""), target.WithZone(""), timeout)
 }

@@ -161,8 +161,8 @@ func find(dst netip.Addr, ifname string) (*Route, error) {
 	default:
 		return nil, fmt.Errorf("netroute: route to %v of unexpected type %d", dst, ri.Type)
 	}
-	if ri.Gateway.Is6() {
-		return nil, fmt.Errorf("netroute: route to %v goes through IPv6 gateway %v: not supported", dst, ri.Gateway)
+	if ri.Gateway.IsValid() && ri.Gateway.Is4() != dst.Is4() {
+		return nil, fmt.Errorf("netroute: route to %v goes through gateway %v of the other family: not supported", dst, ri.Gateway)
 	}
 	ifi, err := net.InterfaceByIndex(ri.OIF)
 	if err != nil {
@@ -173,7 +173,7 @@ func find(dst netip.Addr, ifname string) (*Route, error) {
 	}
 	src := ri.PrefSrc
 	if !src.IsValid() {
-		if src, err = firstIPv4(ifi); err != nil {
+		if src, err = firstAddr(ifi, dst.Is4()); err != nil {
 			return nil, err
 		}
 	}
@@ -184,19 +184,31 @@ func find(dst netip.Addr, ifname string) (*Route, error) {
 	return r, nil
 }
 
-func firstIPv4(ifi *net.Interface) (netip.Addr, error) {
+// firstAddr returns the first IPv4 address of ifi, or with v4 false its
+// first IPv6 address that is not link-local (a reply to a probe from a
+// link-local address could not come back from beyond the link).
+func firstAddr(ifi *net.Interface, v4 bool) (netip.Addr, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("netroute: addresses of %s: %w", ifi.Name, err)
 	}
 	for _, a := range addrs {
 		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() {
-				return ip.Unmap(), nil
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap()
+			if v4 && ip.Is4() || !v4 && ip.Is6() && !ip.IsLinkLocalUnicast() {
+				return ip, nil
 			}
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("netroute: interface %s has no IPv4 address", ifi.Name)
+	fam := "IPv4"
+	if !v4 {
+		fam = "global IPv6"
+	}
+	return netip.Addr{}, fmt.Errorf("netroute: interface %s has no %s address", ifi.Name, fam)
 }
 
 func neighbor(ifindex int, ip netip.Addr) (net.HardwareAddr, error) {
@@ -206,7 +218,11 @@ func neighbor(ifindex int, ip netip.Addr) (net.HardwareAddr, error) {
 	}
 	defer c.close()
 	seq := nlSeq.Add(1)
-	rep, err := c.execute(encodeNeighDump(seq, ifindex), seq)
+	fam := uint8(afInet)
+	if ip.Is6() {
+		fam = afInet6
+	}
+	rep, err := c.execute(encodeNeighDump(seq, fam, ifindex), seq)
 	if err != nil {
 		return nil, err
 	}
@@ -226,8 +242,42 @@ func neighbor(ifindex int, ip netip.Addr) (net.HardwareAddr, error) {
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 func arp(ifi *net.Interface, src, target netip.Addr, timeout time.Duration) (net.HardwareAddr, error) {
+	var req [ethMinFrame]byte
+	n := encodeARPRequest(req[:], ifi.HardwareAddr, src, target)
+	mac, err := solicit(ifi, ethTypeARP, req[:n], timeout, func(frame []byte) net.HardwareAddr {
+		if p, ok := parseARP(frame); ok && p.isReplyFrom(target) {
+			return p.SenderMAC
+		}
+		return nil
+	})
+	if err == nil && mac == nil {
+		err = fmt.Errorf("%w: no ARP reply from %v on %s within %v", ErrNotResolved, target, ifi.Name, timeout)
+	}
+	return mac, err
+}
+
+func ndp(ifi *net.Interface, src, target netip.Addr, timeout time.Duration) (net.HardwareAddr, error) {
+	var req [nsFrameLen]byte
+	n := encodeNS(req[:], ifi.HardwareAddr, src, target)
+	mac, err := solicit(ifi, ethTypeIPv6, req[:n], timeout, func(frame []byte) net.HardwareAddr {
+		if p, ok := parseNA(frame); ok && p.isAnswerFor(target) {
+			return p.TargetMAC
+		}
+		return nil
+	})
+	if err == nil && mac == nil {
+		err = fmt.Errorf("%w: no neighbour advertisement for %v on %s within %v", ErrNotResolved, target, ifi.Name, timeout)
+	}
+	return mac, err
+}
+
+// solicit sends req on ifi up to arpAttempts times, evenly spaced within
+// timeout, from an AF_PACKET socket bound to the EtherType proto, and
+// returns a copy of the first address answer finds in a received frame;
+// nil and no error when none came.
+func solicit(ifi *net.Interface, proto uint16, req []byte, timeout time.Duration, answer func([]byte) net.HardwareAddr) (net.HardwareAddr, error) {
 	// Protocol 0 until bind: the socket receives nothing before it is bound
-	// to ETH_P_ARP on ifi.
+	// to proto on ifi.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, &net.OpError{Op: "socket", Net: "packet", Err: os.NewSyscallError("socket", err)}
@@ -235,15 +285,13 @@ func arp(ifi *net.Interface, src, target netip.Addr, timeout time.Duration) (net
 	defer unix.Close(fd)
 	// Our own requests need not come back to us (Linux 4.20+).
 	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ethTypeARP), Ifindex: ifi.Index}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: ifi.Index}); err != nil {
 		return nil, &net.OpError{Op: "bind", Net: "packet", Err: os.NewSyscallError("bind", err)}
 	}
-	var req [ethMinFrame]byte
-	n := encodeARPRequest(req[:], ifi.HardwareAddr, src, target)
 	buf := make([]byte, 2048)
 	start := time.Now()
 	for i := 1; i <= arpAttempts; i++ {
-		if _, err := unix.Write(fd, req[:n]); err != nil {
+		if _, err := unix.Write(fd, req); err != nil {
 			return nil, &net.OpError{Op: "write", Net: "packet", Err: os.NewSyscallError("write", err)}
 		}
 		next := start.Add(timeout * time.Duration(i) / arpAttempts)
@@ -261,11 +309,11 @@ func arp(ifi *net.Interface, src, target netip.Addr, timeout time.Duration) (net
 				if err != nil {
 					break // EAGAIN: read everything that had arrived
 				}
-				if p, ok := parseARP(buf[:m]); ok && p.isReplyFrom(target) {
-					return net.HardwareAddr(append([]byte(nil), p.SenderMAC...)), nil
+				if mac := answer(buf[:m]); mac != nil {
+					return net.HardwareAddr(append([]byte(nil), mac...)), nil
 				}
 			}
 		}
 	}
-	return nil, fmt.Errorf("%w: no ARP reply from %v on %s within %v", ErrNotResolved, target, ifi.Name, timeout)
+	return nil, nil
 }

@@ -147,7 +147,9 @@ func TestIntegrationLookupErrors(t *testing.T) {
 		{"LookupVia missing interface", func() (*netroute.Route, error) { return netroute.LookupVia("nosuch0", a("198.18.16.5")) }, nil, `interface "nosuch0"`},
 		{"own address", func() (*netroute.Route, error) { return netroute.Lookup(a("198.18.250.1")) }, nil, "address of this host"},
 		{"broadcast", func() (*netroute.Route, error) { return netroute.Lookup(a("198.18.250.255")) }, nil, "broadcast"},
-		{"IPv6", func() (*netroute.Route, error) { return netroute.Lookup(a("2001:db8::1")) }, nil, "not an IPv4 address"},
+		// IPv6 is off in this lab: no IPv6 route at all.
+		{"IPv6 without IPv6 routes", func() (*netroute.Route, error) { return netroute.Lookup(a("2001:db8::1")) }, netroute.ErrNoRoute, "network is unreachable"},
+		{"zoned address", func() (*netroute.Route, error) { return netroute.Lookup(a("fe80::1%va")) }, nil, "not a destination address"},
 		// The route exists, but nobody answers ARP for the next hop.
 		{"silent next hop", func() (*netroute.Route, error) { return netroute.Lookup(a("198.18.250.77")) }, netroute.ErrNotResolved, "198.18.250.77"},
 	}
@@ -262,4 +264,93 @@ func TestIntegrationARPPermissionDenied(t *testing.T) {
 		return
 	}
 	newLab(t).Unprivileged(t, "TestIntegrationARPPermissionDenied", "NETROUTE_UNPRIVILEGED_CHILD")
+}
+
+// TestIntegrationLookup6 resolves IPv6 routes against the kernel: the
+// route and source from RTM_GETROUTE, the next hop from the IPv6
+// neighbour table, else by neighbour solicitation, which B's kernel
+// answers.
+func TestIntegrationLookup6(t *testing.T) {
+	l := newLab(t)
+	l.EnableIPv6(t, "2001:db8:16::/48")
+	real := peerMAC(t, l)
+	a := netip.MustParseAddr
+	for _, tt := range []struct {
+		name    string
+		neigh   []string
+		dst     string
+		gateway string
+		wantMAC net.HardwareAddr
+	}{
+		{"via gateway, neighbour solicitation", nil, "2001:db8:16::5", "2001:db8:250::2", real},
+		{"on-link, neighbour solicitation", nil, "2001:db8:250::2", "", real},
+		{"via gateway, PERMANENT entry", []string{"replace", "2001:db8:250::2", "lladdr", fakeMAC.String(), "dev", "va", "nud", "permanent"}, "2001:db8:16::5", "2001:db8:250::2", fakeMAC},
+		{"STALE entry", []string{"replace", "2001:db8:250::2", "lladdr", fakeMAC.String(), "dev", "va", "nud", "stale"}, "2001:db8:16::5", "2001:db8:250::2", fakeMAC},
+		{"FAILED entry ignored", []string{"replace", "2001:db8:250::2", "dev", "va", "nud", "failed"}, "2001:db8:16::5", "2001:db8:250::2", real},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, "ip", "-n", l.A, "-6", "neigh", "flush", "dev", "va", "nud", "all")
+			if tt.neigh != nil {
+				run(t, append([]string{"ip", "-n", l.A, "-6", "neigh"}, tt.neigh...)...)
+			}
+			dst := a(tt.dst)
+			r, err := lookupIn(t, l, func() (*netroute.Route, error) { return netroute.Lookup(dst) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gw netip.Addr
+			nextHop := dst
+			if tt.gateway != "" {
+				gw, nextHop = a(tt.gateway), a(tt.gateway)
+			}
+			if r.Interface.Name != "va" || r.Source != a("2001:db8:250::1") || r.Gateway != gw || r.NextHop != nextHop ||
+				!bytes.Equal(r.SrcMAC, l.MacA) || !bytes.Equal(r.DstMAC, tt.wantMAC) {
+				t.Fatalf("Lookup(%v) = %v (next hop %v), want dev va src 2001:db8:250::1 gateway %v (%v -> %v)",
+					dst, r, r.NextHop, gw, l.MacA, tt.wantMAC)
+			}
+		})
+	}
+	// The IPv4 side of the same lab still resolves by ARP.
+	r, err := lookupIn(t, l, func() (*netroute.Route, error) { return netroute.Lookup(a("198.18.16.5")) })
+	if err != nil || r.Source != a("198.18.250.1") || !bytes.Equal(r.DstMAC, real) {
+		t.Fatalf("IPv4 lookup in a dual-stack lab: %v, %v", r, err)
+	}
+	// A silent IPv6 next hop: three solicitations, then ErrNotResolved.
+	run(t, "ip", "-n", l.A, "-6", "route", "add", "2001:db8:77::/48", "via", "2001:db8:250::77")
+	var fd int
+	l.MustIn(t, l.B, func() (err error) {
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: 0xdd86, Ifindex: l.IdxB}) // ETH_P_IPV6, network order
+	})
+	defer unix.Close(fd)
+	var rErr error
+	l.MustIn(t, l.A, func() error {
+		rt, err := netroute.Find(a("2001:db8:77::1"), "")
+		if err != nil {
+			return err
+		}
+		rErr = rt.Resolve(300 * time.Millisecond)
+		return nil
+	})
+	if !errors.Is(rErr, netroute.ErrNotResolved) {
+		t.Fatalf("Resolve of a silent IPv6 next hop = %v, want ErrNotResolved", rErr)
+	}
+	solicitations := 0
+	buf := make([]byte, 2048)
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			break
+		}
+		// ICMPv6 type 135 at 54, its target at 62; hop limit 255 at 21.
+		if n >= 78 && buf[20] == 58 && buf[21] == 255 && buf[54] == 135 && net.IP(buf[62:78]).Equal(net.ParseIP("2001:db8:250::77")) {
+			solicitations++
+		}
+	}
+	if solicitations != 3 {
+		t.Fatalf("B saw %d neighbour solicitations for 2001:db8:250::77, want 3", solicitations)
+	}
 }

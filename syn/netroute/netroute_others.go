@@ -18,3 +18,6 @@ func neighbor(int, netip.Addr) (net.HardwareAddr, error) { return nil, errUnimpl
 func arp(*net.Interface, netip.Addr, netip.Addr, time.Duration) (net.HardwareAddr, error) {
 	return nil, errUnimplemented
 }
+func ndp(*net.Interface, netip.Addr, netip.Addr, time.Duration) (net.HardwareAddr, error) {
+	return nil, errUnimplemented
+}

@@ -1,8 +1,10 @@
 package targets_test
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -143,7 +145,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := targets.New(tt.addrs, tt.ports)
+			s, err := targets.New(targets.Addrs{V4: tt.addrs}, tt.ports)
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("New = %v, %v; want error %q", s, err, tt.want)
 			}
@@ -169,7 +171,7 @@ func TestSpaceAtBruteForce(t *testing.T) {
 				ports = append(ports, p)
 			}
 		}
-		sp, err := targets.New(addrs, ports)
+		sp, err := targets.New(targets.Addrs{V4: addrs}, ports)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +211,7 @@ func TestSpaceAtBruteForce(t *testing.T) {
 func TestSpaceFullSize(t *testing.T) {
 	all := set(t, "0.0.0.0/0")
 	ports, _ := targets.ParsePorts("1-65535")
-	sp, err := targets.New(all, ports)
+	sp, err := targets.New(targets.Addrs{V4: all}, ports)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,14 +224,14 @@ func TestSpaceFullSize(t *testing.T) {
 	if a, p := sp.At(65535); a != 1 || p != 1 {
 		t.Fatalf("At(65535) = %d:%d, want 1:1", a, p)
 	}
-	if !slices.Equal(sp.Ports(), ports) || !sp.Addrs().Equal(all) {
+	if !slices.Equal(sp.Ports(), ports) || !sp.Addrs().V4.Equal(all) {
 		t.Fatal("Ports/Addrs do not return what New got")
 	}
 }
 
 func TestSpaceCopiesPorts(t *testing.T) {
 	ports := []uint16{25, 110}
-	sp, err := targets.New(set(t, "198.18.0.1"), ports)
+	sp, err := targets.New(targets.Addrs{V4: set(t, "198.18.0.1")}, ports)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,23 +243,25 @@ func TestSpaceCopiesPorts(t *testing.T) {
 
 func TestSpaceAtAllocs(t *testing.T) {
 	for _, ports := range [][]uint16{{25}, {25, 110, 143, 465, 587, 993, 995}} {
-		sp, err := targets.New(set(t, "198.18.0.0/20", "198.18.64.0/24", "203.0.113.9"), ports)
+		sp, err := targets.New(targets.Addrs{V4: set(t, "198.18.0.0/20", "198.18.64.0/24", "203.0.113.9"),
+			V6: set6(t, "2001:db8::/116", "2001:db8:1::9")}, ports)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var sink uint64
 		if n := testing.AllocsPerRun(1000, func() {
 			a, p := sp.At(4097)
-			sink += uint64(a) + uint64(p)
+			a6, p6 := sp.At6(sp.Len4() + 4096)
+			sink += uint64(a) + uint64(p) + uint64(p6) + a6.Lo
 		}); n != 0 {
-			t.Fatalf("At allocates %v times per call with %d ports", n, len(ports))
+			t.Fatalf("At and At6 allocate %v times per call with %d ports", n, len(ports))
 		}
 		_ = sink
 	}
 }
 
 func BenchmarkSpaceAt(b *testing.B) {
-	sp, err := targets.New(set(b, "198.18.0.0/15", "203.0.113.0/24", "192.0.2.0/24"), []uint16{25, 110, 143, 465, 587, 993, 995})
+	sp, err := targets.New(targets.Addrs{V4: set(b, "198.18.0.0/15", "203.0.113.0/24", "192.0.2.0/24")}, []uint16{25, 110, 143, 465, 587, 993, 995})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,6 +270,175 @@ func BenchmarkSpaceAt(b *testing.B) {
 	for i := uint64(0); b.Loop(); i++ {
 		a, p := sp.At((i * 0x9e3779b97f4a7c15) % sp.Len())
 		sum += a + uint32(p)
+	}
+	_ = sum
+}
+
+func set6(t testing.TB, entries ...string) *blocklist.Set6 {
+	t.Helper()
+	var rs []blocklist.Range6
+	for _, e := range entries {
+		r, err := blocklist.ParseEntry6(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return blocklist.NewSet6(rs...)
+}
+
+// TestSpaceMixedBruteForce enumerates mixed spaces target by target: every
+// IPv4 address ascending, then every IPv6 address ascending (across the
+// 64-bit carry of the 128-bit rank arithmetic), each with every port in
+// the order given; At, At6, Len4, IndexOf and IndexOfAddr must agree with
+// that order exactly.
+func TestSpaceMixedBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	base6 := netip.MustParseAddr("2001:db8:0:0:ffff:ffff:ffff:ff00")
+	for c := range 200 {
+		var rs []blocklist.Range
+		for range rng.IntN(4) {
+			first := uint32(0xC6120000 + rng.IntN(300))
+			rs = append(rs, blocklist.Range{First: first, Last: first + uint32(rng.IntN(20))})
+		}
+		var rs6 []blocklist.Range6
+		for range rng.IntN(4) {
+			first := base6
+			for range rng.IntN(400) {
+				first = first.Next()
+			}
+			last := first
+			for range rng.IntN(20) {
+				last = last.Next()
+			}
+			rs6 = append(rs6, blocklist.Range6{First: first, Last: last})
+		}
+		addrs := targets.Addrs{V4: blocklist.NewSet(rs...), V6: blocklist.NewSet6(rs6...)}
+		ports := []uint16{143}
+		for range rng.IntN(4) {
+			if p := uint16(1 + rng.IntN(65535)); !slices.Contains(ports, p) {
+				ports = append(ports, p)
+			}
+		}
+		sp, err := targets.New(addrs, ports)
+		if addrs.Empty() {
+			if err == nil {
+				t.Fatalf("case %d: New of an empty set succeeded", c)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []netip.AddrPort
+		for _, r := range addrs.V4.Ranges() {
+			for a := uint64(r.First); a <= uint64(r.Last); a++ {
+				for _, p := range ports {
+					want = append(want, netip.AddrPortFrom(blocklist.AddrFromUint32(uint32(a)), p))
+				}
+			}
+		}
+		n4 := uint64(len(want))
+		for _, r := range addrs.V6.Ranges() {
+			for a := r.First; ; a = a.Next() {
+				for _, p := range ports {
+					want = append(want, netip.AddrPortFrom(a, p))
+				}
+				if a == r.Last {
+					break
+				}
+			}
+		}
+		if sp.Len() != uint64(len(want)) || sp.Len4() != n4 {
+			t.Fatalf("case %d: Len %d, Len4 %d; want %d, %d", c, sp.Len(), sp.Len4(), len(want), n4)
+		}
+		for i, ap := range want {
+			var got netip.AddrPort
+			if uint64(i) < sp.Len4() {
+				a, p := sp.At(uint64(i))
+				got = netip.AddrPortFrom(blocklist.AddrFromUint32(a), p)
+			} else {
+				a, p := sp.At6(uint64(i))
+				got = netip.AddrPortFrom(a.Addr(), p)
+			}
+			if got != ap {
+				t.Fatalf("case %d: target %d is %v, want %v", c, i, got, ap)
+			}
+			if j, ok := sp.IndexOfAddr(ap.Addr(), ap.Port()); !ok || j != uint64(i) {
+				t.Fatalf("case %d: IndexOfAddr(%v) = %d, %v; want %d", c, ap, j, ok, i)
+			}
+		}
+		if _, ok := sp.IndexOfAddr(base6.Prev(), 143); ok {
+			t.Fatalf("case %d: IndexOfAddr found an address outside the space", c)
+		}
+		if _, ok := sp.IndexOfAddr(netip.MustParseAddr("::ffff:198.18.0.0").Prev(), 143); ok {
+			t.Fatalf("case %d: IndexOfAddr found an address outside the space", c)
+		}
+	}
+}
+
+// TestSpaceMappedIsIPv4: an IPv4-mapped address names the IPv4 target.
+func TestSpaceMappedIsIPv4(t *testing.T) {
+	sp, err := targets.New(targets.Addrs{V4: set(t, "198.18.16.0/30"), V6: set6(t, "2001:db8::/126")}, []uint16{25, 110})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, ok := sp.IndexOfAddr(netip.MustParseAddr("::ffff:198.18.16.2"), 110)
+	if !ok || i != 5 {
+		t.Errorf("IndexOfAddr(::ffff:198.18.16.2, 110) = %d, %v; want 5", i, ok)
+	}
+	if i, ok := sp.IndexOfAddr(netip.MustParseAddr("2001:db8::3"), 110); !ok || i != 15 {
+		t.Errorf("IndexOfAddr(2001:db8::3, 110) = %d, %v; want 15", i, ok)
+	}
+}
+
+// TestSpaceLimits: the permutation orders at most MaxTargets targets, and
+// the IPv6 part of a scan needs force past MaxIPv6Targets.
+func TestSpaceLimits(t *testing.T) {
+	ports2 := []uint16{25, 110}
+	// 2^63 addresses × 2 ports: too many to order at all.
+	if _, err := targets.New(targets.Addrs{V6: set6(t, "2001:db8::/65")}, ports2); err == nil {
+		t.Error("New accepted 2^64 targets")
+	}
+	// 2^63 addresses × 1 port is exactly MaxTargets.
+	sp, err := targets.New(targets.Addrs{V6: set6(t, "2001:db8::/65")}, ports2[:1])
+	if err != nil || sp.Len() != targets.MaxTargets {
+		t.Fatalf("New(/65 × 1 port) = %v, %v; want %d targets", sp, err, uint64(targets.MaxTargets))
+	}
+	if a, _ := sp.At6(sp.Len() - 1); a.Addr() != netip.MustParseAddr("2001:db8::7fff:ffff:ffff:ffff") {
+		t.Errorf("last target %v", a)
+	}
+	for _, tc := range []struct {
+		prefix string
+		ports  []uint16
+		force  bool
+		ok     bool
+	}{
+		{"2001:db8::/96", ports2[:1], false, true}, // 2^32 × 1: the limit itself
+		{"2001:db8::/96", ports2, false, false},    // 2^33
+		{"2001:db8::/96", ports2, true, true},
+		{"2001:db8::/65", ports2[:1], false, false},
+		{"2001:db8::/112", []uint16{1, 2, 3, 4, 5, 6, 7}, false, true},
+	} {
+		err := targets.Addrs{V4: set(t, "0.0.0.0/0"), V6: set6(t, tc.prefix)}.CheckSize(len(tc.ports), tc.force)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, targets.ErrTooLarge)) {
+			t.Errorf("CheckSize(%s × %d ports, force %v) = %v, want ok %v", tc.prefix, len(tc.ports), tc.force, err, tc.ok)
+		}
+	}
+}
+
+func BenchmarkSpaceAt6(b *testing.B) {
+	sp, err := targets.New(targets.Addrs{V4: set(b, "198.18.0.0/15"), V6: set6(b, "2001:db8::/112", "2001:db8:1::/116", "2001:db8:2::1")},
+		[]uint16{25, 110, 143, 465, 587, 993, 995})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n6 := sp.Len() - sp.Len4()
+	b.ReportAllocs()
+	var sum uint16
+	for i := uint64(0); b.Loop(); i++ {
+		a, p := sp.At6(sp.Len4() + (i*0x9e3779b97f4a7c15)%n6)
+		sum += uint16(a.Lo) + p
 	}
 	_ = sum
 }

@@ -19,6 +19,10 @@ import (
 const (
 	AddrA = "198.18.250.1" // va, in namespace A
 	AddrB = "198.18.250.2" // vb, in namespace B
+	// AddrA6 and AddrB6 are their IPv6 addresses (EnableIPv6), in the
+	// documentation prefix 2001:db8::/32.
+	AddrA6 = "2001:db8:250::1"
+	AddrB6 = "2001:db8:250::2"
 )
 
 // Lab is two network namespaces joined by a veth pair: va (AddrA/24) in A
@@ -89,6 +93,26 @@ func New(tb testing.TB, routes ...string) *Lab {
 	l.IdxA, l.MacA = l.linkInfo(tb, l.A, "va")
 	l.IdxB, l.MacB = l.linkInfo(tb, l.B, "vb")
 	return l
+}
+
+// EnableIPv6 turns IPv6 on in both namespaces, gives va AddrA6/64 and vb
+// AddrB6/64 (no duplicate address detection, no link-local addresses, no
+// router solicitations: the link carries only what a test sends, and the
+// kernel's own neighbour discovery), and routes each of routes (an IPv6
+// CIDR) in A via B.
+func (l *Lab) EnableIPv6(tb testing.TB, routes ...string) {
+	tb.Helper()
+	for _, e := range []struct{ ns, ifname, addr string }{{l.A, "va", AddrA6}, {l.B, "vb", AddrB6}} {
+		Run(tb, "ip", "netns", "exec", e.ns, "sysctl", "-qw",
+			"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+			"net.ipv6.conf."+e.ifname+".accept_dad=0", "net.ipv6.conf."+e.ifname+".router_solicitations=0",
+			"net.ipv6.conf."+e.ifname+".addr_gen_mode=1",
+			"net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.lo.disable_ipv6=0", "net.ipv6.conf."+e.ifname+".disable_ipv6=0")
+		Run(tb, "ip", "-n", e.ns, "addr", "add", e.addr+"/64", "dev", e.ifname, "nodad")
+	}
+	for _, r := range routes {
+		Run(tb, "ip", "-n", l.A, "-6", "route", "add", r, "via", AddrB6)
+	}
 }
 
 func (l *Lab) linkInfo(tb testing.TB, ns, ifname string) (idx int, mac net.HardwareAddr) {
