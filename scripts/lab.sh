@@ -17,11 +17,9 @@
 # (SMTP 25 with STARTTLS, submission 587 with STARTTLS and SASL AUTH offered before it, SMTPS 465),
 # each with its own configuration, state and sockets under LAB_DIR, so labs of different prefixes
 # run side by side and nothing system-wide (/etc/postfix/main.cf, /var/spool/postfix) is used.
-# Postfix authenticates through a socket of the lab's Dovecot. Debian's postfix package is
-# installed without configuration and without starting a system Postfix:
-#   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
-#   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-#   apt-get install -y postfix; rm /usr/sbin/policy-rc.d
+# Postfix authenticates through a socket of the lab's Dovecot. The Debian packages are installed
+# by scripts/install-deps.sh (demo calls it): without configuration and without starting a
+# system Dovecot or Postfix.
 #
 # Topology (every address is in 198.18.0.0/15, RFC 2544; nothing touches the root namespace):
 #
@@ -43,6 +41,8 @@
 set -euo pipefail
 
 readonly PROG=${0##*/}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly HERE
 readonly TARGET_RANGE=198.18.16.0/20
 readonly PSEUDO_RANGE=198.18.32.0/28
 # An open range for throughput and memory measurements of the banner stage: every address and
@@ -190,15 +190,8 @@ check_tools() {
 	local libexec=/usr/lib/dovecot
 	[[ -x $libexec/imap-login ]] || { missing+=(imap-login) && pkgs+=(dovecot-imapd); }
 	[[ -x $libexec/pop3-login ]] || { missing+=(pop3-login) && pkgs+=(dovecot-pop3d); }
-	if ((${#missing[@]})); then
-		local hint=""
-		if [[ " ${pkgs[*]} " == *" postfix "* ]]; then
-			hint=" (postfix: preseed 'postfix postfix/main_mailer_type select No configuration' with"
-			hint+=" debconf-set-selections first, and keep it from starting a system Postfix with a"
-			hint+=" /usr/sbin/policy-rc.d that exits 101; see the top of $PROG)"
-		fi
-		die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}$hint"
-	fi
+	((${#missing[@]} == 0)) ||
+		die "missing ${missing[*]} (packages ${pkgs[*]}); install them with: sudo $HERE/install-deps.sh lab"
 }
 
 # --- teardown ---------------------------------------------------------------------------------
@@ -1204,6 +1197,7 @@ main() {
 	demo)
 		(($# == 0)) || usage
 		need_root
+		"$HERE/install-deps.sh" lab
 		lock_lab
 		check_tools
 		cmd_demo
