@@ -1125,7 +1125,7 @@ cmd_demo() {
 	out=$LAB_DIR/demo
 	mkdir -p "$out"
 	log "building mailscan"
-	(cd "$repo" && CGO_ENABLED=0 go build -o "$bin" ./cmd/mailscan) || die "go build failed"
+	(cd "$repo" && go build -o "$bin" ./cmd/mailscan) || die "go build failed"
 	local scan=(ip netns exec "${NS_SCANS[0]}" "$bin")
 	printf '\n$ mailscan syn -p %s -r 20000 --allow-reserved 198.18.0.0/15 -b %s -o %s %s\n' \
 		"$(IFS=,; echo "${ALL_PORTS[*]}")" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
