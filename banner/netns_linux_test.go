@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"mailscan/scripts/lab/labtest"
 )
 
 // The integration tests run real TCP, but only inside a private network
@@ -35,25 +37,12 @@ const (
 
 func inNetNS() bool { return os.Getenv(netnsEnv) == "1" }
 
-// needRoot skips a test that needs root, except under CI=true, where a
-// skip would hide that the lab did not run: there it fails.
+// needRoot skips a test that needs root and the tools of a namespace,
+// except under CI=true, where a skip would hide that the lab did not run:
+// there it fails (labtest decides).
 func needRoot(tb testing.TB) {
 	tb.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "needs root to create a network namespace"
-	} else if _, err := exec.LookPath("unshare"); err != nil {
-		why = "needs unshare (util-linux)"
-	} else if _, err := exec.LookPath("ip"); err != nil {
-		why = "needs ip (iproute2)"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("CI=true: %s", why)
-	}
-	tb.Skipf("skipping: %s", why)
+	labtest.NeedRoot(tb, "unshare", "ip")
 }
 
 // reexecInNetNS runs this test binary with args in a fresh network
