@@ -18,8 +18,9 @@
 // it: the blocklist is read with net/netip, not package blocklist, and
 // hit lists with a CSV reader of its own, not package hitlist.
 //
-// The command mailscan/scripts/lab/truth runs both halves from the shell
-// (`truth gen`, `truth check`); [Up], [Down] and [Env] run lab.sh for Go
-// tests. Package mailscan/scripts/lab/labtest says what a test does
-// without root or the lab.
+// The command mailscan/scripts/lab/labctl runs them from the shell
+// (`labctl gen`, `labctl check`, and `labctl ready`, the servers'
+// readiness probe, [Ready]); [Up], [Down] and [Env] run lab.sh for Go
+// tests. Package mailscan/scripts/lab/labtest says what a test does without
+// root or the lab.
 package lab

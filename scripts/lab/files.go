@@ -46,7 +46,7 @@ func (t *Truth) WriteFiles(dir string) error {
 	}
 	// The sets the target namespace's ruleset (scripts/lab/target.nft.tmpl)
 	// answers by: which addresses are up, which pairs are open.
-	nft.WriteString("# The lab's ground truth as nftables sets, written by scripts/lab/truth gen.\ndefine lab_up = {")
+	nft.WriteString("# The lab's ground truth as nftables sets, written by labctl gen (scripts/lab).\ndefine lab_up = {")
 	for i, a := range t.Up {
 		sep(&nft, i)
 		nft.WriteString(a.String())
