@@ -14,12 +14,15 @@
 # recv  mailscan --closed at increasing -r into a namespace whose kernel answers every SYN with a
 #       RST: probes sent, replies counted, kernel drops, reply rate, where any loss happened, and
 #       the highest rate at which no reply was lost; first, trafgen's SYN flood measures what the
-#       two kernels alone sustain on that path.
+#       two kernels alone sustain on that path, and one run at -r 100k writes its hits for the
+#       lab's checker (scripts/lab/labctl check): as many closed hits as probes, all distinct
+#       targets of the scan.
 # pace  mailscan -r 1k, 10k, 100k, 1M (1 sender) and 1M (2 senders) for a fixed number of probes:
 #       asked vs achieved rate at the silent veth over the whole scan (first to last packet,
 #       PASS within 2 %), and the CPU time mailscan used.
 #
-# A peer tool runs only if installed: apt-get install -y zmap masscan netsniff-ng (trafgen).
+# The Debian packages it needs, the peers among them (zmap, masscan, netsniff-ng's trafgen), are
+# installed when missing by scripts/install-deps.sh bench; a peer not installed is not measured.
 #
 # Environment:
 #   BENCH_PREFIX     namespace prefix, 1-10 of [A-Za-z0-9_-] (default mb)
@@ -522,6 +525,14 @@ build_mailscan() {
 	(cd "$REPO" && CGO_ENABLED=0 go build -o "$MS_BIN" ./cmd/mailscan) || die "go build ./cmd/mailscan failed in $REPO"
 }
 
+# build_labctl builds the lab's checker (scripts/lab/labctl), which recv uses to check that the
+# replies mailscan counts are the targets it probed.
+LABCTL=
+build_labctl() {
+	LABCTL=$DIR/labctl
+	(cd "$REPO" && go build -o "$LABCTL" ./scripts/lab/labctl) || die "go build ./scripts/lab/labctl failed in $REPO"
+}
+
 # write_trafgen_cfg writes to $1 the one SYN trafgen sends, from MAC $2 and address $3 to MAC $4
 # and address $5, port 143: mailscan's own probe (58 bytes: MSS option, DF, TTL 64, window
 # 65535), checksums computed here so that trafgen sends a static frame with no per-packet work.
@@ -696,6 +707,24 @@ ratio() {
 
 # --- recv -------------------------------------------------------------------------------------
 
+# recv_check runs one scan at a modest rate with its hits written, and has labctl check them: as
+# many closed hits as probes, each a distinct target of the range and ports scanned. The rate runs
+# below only count (-o /dev/null): this is what makes their counts mean targets.
+recv_check() {
+	local n=20000 out=$DIR/recv-check.csv sent
+	if ! ip netns exec "$NS_SCAN" "$MS_BIN" syn --closed -r 100000 -n "$n" -p "$RECV_PORTS" \
+		--allow-reserved 198.18.0.0/15 --cooldown 1 -q -o "$out" --metadata "$DIR/meta.json" \
+		-i "$RCV_IF" -S "$RCV_ADDR" -G "$TGT_MAC" "$TARGET_RANGE" >"$DIR/run.log" 2>&1; then
+		printf '   check run failed\n'
+		sed 's/^/      | /' "$DIR/run.log" | tail -n 5
+		FAILED=1
+		return
+	fi
+	sent=$(jq -r .summary.sent "$DIR/meta.json")
+	printf '   check at -r 100000, %d probes: ' "$sent"
+	"$LABCTL" check -within "$TARGET_RANGE" -ports "$RECV_PORTS" -status closed -count "$sent" "$out" 2>&1 || FAILED=1
+}
+
 bench_recv() {
 	printf '\n== recv: mailscan --closed into %s (every SYN answered by a kernel RST)\n' "$TARGET_RANGE"
 	printf '   each run about %d s at its rate (-n caps the targets, -p %s), --cooldown 1; reply Mpps is\n' \
@@ -705,6 +734,7 @@ bench_recv() {
 	printf '   sender'"'"'s softirq, so the target kernel'"'"'s SYN → RST work and the scanner kernel'"'"'s receive\n'
 	printf '   path mostly run on mailscan'"'"'s sender thread)\n'
 	recv_ceiling
+	recv_check
 	printf '   %-9s %8s %8s %7s %8s %8s %8s %10s %5s  %s\n' "-r" sent replies drops syn@tgt \
 		rst@tgt rst@scan "reply Mpps" cpu verdict
 	local best=-1 best_r="" r rates=(100000 200000 300000 500000 700000 1000000 0)
@@ -845,6 +875,7 @@ print_env() {
 main() {
 	need_root
 	export PATH=$PATH:/usr/local/go/bin
+	"$REPO/scripts/install-deps.sh" bench
 	check_tools
 	TCK=$(getconf CLK_TCK)
 	lock_bench
@@ -863,6 +894,7 @@ main() {
 	: >"$DIR/empty.blocklist"
 	find_peers
 	build_mailscan
+	build_labctl
 	if ((HAVE_TRAFGEN)); then
 		write_trafgen_cfg "$DIR/syn.trafgen" "$SCAN_MAC" "$SCAN_ADDR" "$SIL_MAC" 198.19.0.1
 		write_trafgen_cfg "$DIR/syn-target.trafgen" "$RCV_MAC" "$RCV_ADDR" "$TGT_MAC" 198.18.128.1

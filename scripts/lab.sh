@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # lab.sh: a lab of network namespaces in which mailscan scans real mail servers against a known
-# ground truth.
+# ground truth. This script makes the namespaces, the links and the daemons; the rest lives beside
+# it in scripts/lab/: the servers' configurations and the nftables rulesets as templates
+# (*.tmpl, @NAME@ replaced by render below), and the Go half (package mailscan/scripts/lab and its
+# command labctl): the ground truth's generator, its checker and the servers' readiness check.
+# Extra servers join through scripts/lab/servers.d/ (see run_hooks).
 #
 #   scripts/lab.sh up        build the lab (tears down a previous lab of the same prefix first)
 #   scripts/lab.sh down      remove everything the lab made
@@ -11,17 +15,16 @@
 #
 # Environment: LAB_PREFIX (default ms) prefixes every namespace name, LAB_DIR (default
 # /run/mailscan-lab-$LAB_PREFIX) holds every file the lab makes, LAB_SEED (default 1) makes the
-# ground truth reproducible, LAB_KEEP_ON_FAILURE=1 keeps a half-built lab for debugging.
+# ground truth reproducible, LAB_KEEP_ON_FAILURE=1 keeps a half-built lab for debugging. Go
+# (/usr/local/go/bin is looked in) builds labctl on `up`.
 #
 # The target namespace runs one Dovecot (POP3 110, IMAP 143, IMAPS 993, POP3S 995) and one Postfix
 # (SMTP 25 with STARTTLS, submission 587 with STARTTLS and SASL AUTH offered before it, SMTPS 465),
 # each with its own configuration, state and sockets under LAB_DIR, so labs of different prefixes
 # run side by side and nothing system-wide (/etc/postfix/main.cf, /var/spool/postfix) is used.
-# Postfix authenticates through a socket of the lab's Dovecot. Debian's postfix package is
-# installed without configuration and without starting a system Postfix:
-#   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
-#   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-#   apt-get install -y postfix; rm /usr/sbin/policy-rc.d
+# Postfix authenticates through a socket of the lab's Dovecot. The Debian packages are installed
+# by scripts/install-deps.sh (demo calls it): without configuration and without starting a
+# system Dovecot or Postfix.
 #
 # Topology (every address is in 198.18.0.0/15, RFC 2544; nothing touches the root namespace):
 #
@@ -43,6 +46,9 @@
 set -euo pipefail
 
 readonly PROG=${0##*/}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=${HERE%/scripts}
+readonly HERE REPO
 readonly TARGET_RANGE=198.18.16.0/20
 readonly PSEUDO_RANGE=198.18.32.0/28
 # An open range for throughput and memory measurements of the banner stage: every address and
@@ -58,16 +64,8 @@ readonly PORTS=(110 143 993 995)
 readonly SMTP_PORTS=(25 465 587)
 readonly ALL_PORTS=(25 110 143 465 587 993 995)
 readonly NFT_TABLE=mailscan_lab
-
-# Ground-truth shape: up hosts in total, forced up hosts in the blocklisted /24 and /28, and the
-# chance (out of 256) that an up host has a given port open; 90/256 gives ~1.7 ports per host,
-# so ~340 open pairs. SMTP_ODDS is the same chance for each SMTP port, drawn after everything
-# else: 40/256 gives ~85 hosts with at least one SMTP port and ~105 SMTP pairs.
-readonly UP_HOSTS=200
-readonly UP_IN_BLOCKED24=6
-readonly UP_IN_BLOCKED28=3
-readonly PORT_ODDS=90
-readonly SMTP_ODDS=40
+# The ground truth's shape (200 up hosts, ~1.7 ports each, a blocklist hiding some of them) is
+# drawn by labctl gen: scripts/lab/truth.go.
 
 die() {
 	printf '%s: %s\n' "$PROG" "$*" >&2
@@ -126,6 +124,7 @@ readonly PF_DIR=$LAB_DIR/postfix
 readonly PF_QUEUE=$LAB_DIR/postfix-queue
 readonly PF_DATA=$LAB_DIR/postfix-data
 readonly PF_PID=$PF_QUEUE/pid/master.pid
+readonly LABCTL=$LAB_DIR/labctl
 
 nsx() {
 	local ns=$1
@@ -180,7 +179,7 @@ check_tools() {
 	local missing=() pkgs=() entry tool pkg
 	for entry in ip:iproute2 ss:iproute2 nft:nftables ethtool:ethtool sysctl:procps \
 		openssl:openssl dovecot:dovecot-core doveconf:dovecot-core postfix:postfix \
-		postconf:postfix timeout:coreutils od:coreutils sha256sum:coreutils; do
+		postconf:postfix flock:util-linux; do
 		tool=${entry%%:*} pkg=${entry#*:}
 		if ! command -v "$tool" >/dev/null 2>&1; then
 			missing+=("$tool")
@@ -190,15 +189,8 @@ check_tools() {
 	local libexec=/usr/lib/dovecot
 	[[ -x $libexec/imap-login ]] || { missing+=(imap-login) && pkgs+=(dovecot-imapd); }
 	[[ -x $libexec/pop3-login ]] || { missing+=(pop3-login) && pkgs+=(dovecot-pop3d); }
-	if ((${#missing[@]})); then
-		local hint=""
-		if [[ " ${pkgs[*]} " == *" postfix "* ]]; then
-			hint=" (postfix: preseed 'postfix postfix/main_mailer_type select No configuration' with"
-			hint+=" debconf-set-selections first, and keep it from starting a system Postfix with a"
-			hint+=" /usr/sbin/policy-rc.d that exits 101; see the top of $PROG)"
-		fi
-		die "missing ${missing[*]}; install with: apt-get install -y ${pkgs[*]}$hint"
-	fi
+	((${#missing[@]} == 0)) ||
+		die "missing ${missing[*]} (packages ${pkgs[*]}); install them with: sudo $HERE/install-deps.sh lab"
 }
 
 # --- teardown ---------------------------------------------------------------------------------
@@ -292,6 +284,7 @@ remove_dir() {
 
 cmd_down() {
 	need_root
+	[[ -e $MARKER ]] && run_hooks down
 	stop_postfix
 	stop_dovecot
 	local ns
@@ -365,258 +358,61 @@ build_network() {
 	ip -n "$NS_ROUTER" route add "$SILENT_RANGE" via 198.18.2.2 dev r-sil
 }
 
-# --- ground truth -----------------------------------------------------------------------------
+# --- ground truth and configuration -----------------------------------------------------------
 
-# The generator is AES-128-CTR over zeros keyed by SHA-256 of the seed: the same LAB_SEED gives the
-# same truth on every machine and every bash version (bash's $RANDOM changed across versions).
-RNG=()
-RNG_POS=0
-R=0
-
-rng_init() {
-	local key
-	key=$(printf 'mailscan-lab-seed:%s' "$SEED" | sha256sum | cut -c1-32)
-	mapfile -t RNG < <(head -c 16384 /dev/zero |
-		openssl enc -aes-128-ctr -nosalt -K "$key" -iv 00000000000000000000000000000000 |
-		od -An -v -tu1 -w1)
-	((${#RNG[@]} == 16384)) || die "openssl enc -aes-128-ctr produced ${#RNG[@]} of 16384 bytes"
-	RNG_POS=0
+# need_go puts Go on the PATH (sudo resets it; /usr/local/go is Go's standard place) or fails.
+need_go() {
+	[[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin
+	command -v go >/dev/null || die "go is needed (https://go.dev/dl, into /usr/local/go)"
 }
 
-# rng8 and rng16 leave a uniform random byte or 16-bit number in R.
-rng8() {
-	((RNG_POS < ${#RNG[@]})) || die "ground truth: random stream exhausted"
-	R=$((RNG[RNG_POS]))
-	RNG_POS=$((RNG_POS + 1))
+# build_labctl builds the lab's Go half (scripts/lab/labctl: the ground truth, its checker and
+# the servers' readiness check) into LAB_DIR.
+build_labctl() {
+	need_go
+	(cd "$REPO" && go build -o "$LABCTL" ./scripts/lab/labctl) || die "go build ./scripts/lab/labctl failed"
 }
 
-rng16() {
-	local hi
-	rng8
-	hi=$R
-	rng8
-	R=$((hi << 8 | R))
-}
-
-# rng_mask leaves in R a random non-empty subset of PORTS as a bit mask (bit i = PORTS[i]).
-rng_mask() {
-	local m=0 i
-	while ((m == 0)); do
-		for i in 0 1 2 3; do
-			rng8
-			((R >= PORT_ODDS)) || m=$((m | 1 << i))
-		done
-	done
-	R=$m
-}
-
-# rng_smtp_mask leaves in R a random subset of SMTP_PORTS as a bit mask (bit j = SMTP_PORTS[j]),
-# each port with SMTP_ODDS/256; a non-empty subset when $1 is 1.
-rng_smtp_mask() {
-	local m j
-	while :; do
-		m=0
-		for j in 0 1 2; do
-			rng8
-			((R >= SMTP_ODDS)) || m=$((m | 1 << j))
-		done
-		((m != 0 || $1 == 0)) && break
-	done
-	R=$m
-}
-
-# idx_ip prints address $1 of 198.18.16.0/20, or stores it in variable $2 (no subshell per host).
-idx_ip() {
-	if (($# == 2)); then
-		printf -v "$2" '198.18.%d.%d' $((16 + $1 / 256)) $(($1 % 256))
-	else
-		printf '198.18.%d.%d' $((16 + $1 / 256)) $(($1 % 256))
-	fi
-}
-
-# gen_truth chooses the up hosts (indices 0..4095 of 198.18.16.0/20) and their open ports, the
-# blocklist, and writes every truth file plus the target's nftables ruleset. A host's mask has
-# bit i for PORTS[i] (Dovecot) and bit 4+j for SMTP_PORTS[j] (Postfix).
+# gen_truth draws the ground truth of LAB_SEED into LAB_DIR (truth.txt, up.txt, blocklist.txt,
+# pseudo.txt, cleartext.txt, and nft/truth.nft: the sets the target's ruleset answers by); see
+# scripts/lab/truth.go for how.
 gen_truth() {
-	rng_init
-	local -A mask=() placed=()
-	local idx n q
+	local counts
+	counts=$("$LABCTL" gen -dir "$LAB_DIR" -prefix "$P" -seed "$SEED" -target "$TARGET_RANGE" \
+		-pseudo "$PSEUDO_RANGE" -clear-allowed "$CLEAR_ALLOWED" -clear-disabled "$CLEAR_DISABLED" \
+		-dovecot-ports "$(IFS=,; echo "${PORTS[*]}")" -smtp-ports "$(IFS=,; echo "${SMTP_PORTS[*]}")") ||
+		die "labctl gen failed"
+	read -r TRUTH_HOSTS TRUTH_PAIRS <<<"$counts"
+}
 
-	# The range's edges, with every port, so both cleartext policies have every service.
-	mask[0]=15
-	mask[4095]=15
+# render writes template scripts/lab/$1 to $2 with every @NAME@ replaced by the lab's value.
+# Every value is a plain word or path (LAB_PREFIX and LAB_DIR are validated above), safe in sed.
+render() {
+	local dh=""
+	[[ -r /usr/share/dovecot/dh.pem ]] && dh="ssl_dh = </usr/share/dovecot/dh.pem"
+	sed -e "s|@P@|$P|g" -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@NS_TARGET@|$NS_TARGET|g" \
+		-e "s|@NFT_TABLE@|$NFT_TABLE|g" -e "s|@TARGET_RANGE@|$TARGET_RANGE|g" \
+		-e "s|@PSEUDO_RANGE@|$PSEUDO_RANGE|g" -e "s|@SERVICE_RANGE@|$SERVICE_RANGE|g" \
+		-e "s|@CLEAR_ALLOWED@|$CLEAR_ALLOWED|g" -e "s|@CLEAR_DISABLED@|$CLEAR_DISABLED|g" \
+		-e "s|@DOVE_DIR@|$DOVE_DIR|g" -e "s|@DOVE_BASE@|$DOVE_BASE|g" -e "s|@DOVE_SSL_DH@|$dh|g" \
+		-e "s|@DOVE_AUTH_SOCKET@|$DOVE_AUTH_SOCKET|g" -e "s|@DOVE_AUTH_SOCKET_NAME@|${DOVE_AUTH_SOCKET##*/}|g" \
+		-e "s|@PF_DIR@|$PF_DIR|g" -e "s|@PF_QUEUE@|$PF_QUEUE|g" -e "s|@PF_DATA@|$PF_DATA|g" \
+		"$HERE/lab/$1" >"$2" || die "cannot render $HERE/lab/$1"
+	local left
+	left=$(grep -o '@[A-Z_]*@' "$2" | sort -u | tr '\n' ' ') || true
+	[[ -z $left ]] || die "$2: no value for $left(from $HERE/lab/$1)"
+}
 
-	# Up hosts inside the blocklisted 198.18.20.0/24 (indices 1024..1279).
-	n=0
-	while ((n < UP_IN_BLOCKED24)); do
-		rng8
-		idx=$((1024 + R))
-		[[ -z ${mask[$idx]:-} ]] || continue
-		rng_mask
-		mask[$idx]=$R
-		placed[$idx]=1
-		n=$((n + 1))
-	done
-
-	# A blocklisted /28 in the upper half, away from the edge /28, with up hosts in it.
-	rng16
-	q=$((128 + R % 127))
-	local b28=$((q * 16))
-	n=0
-	while ((n < UP_IN_BLOCKED28)); do
-		rng8
-		idx=$((b28 + R % 16))
-		[[ -z ${mask[$idx]:-} ]] || continue
-		rng_mask
-		mask[$idx]=$R
-		placed[$idx]=1
-		n=$((n + 1))
-	done
-
-	# The rest anywhere in the range.
-	while ((${#mask[@]} < UP_HOSTS)); do
-		rng16
-		idx=$((R & 4095))
-		[[ -z ${mask[$idx]:-} ]] || continue
-		rng_mask
-		mask[$idx]=$R
-	done
-
-	local sorted
-	mapfile -t sorted < <(printf '%s\n' "${!mask[@]}" | sort -n)
-
-	# Two single up hosts to blocklist, one in each half, outside the other blocklisted parts.
-	local lower=() upper=()
-	for idx in "${sorted[@]}"; do
-		((idx != 0 && idx != 4095)) || continue
-		((idx < 1024 || idx >= 1280)) || continue
-		((idx < b28 || idx >= b28 + 16)) || continue
-		if ((idx < 2048)); then lower+=("$idx"); else upper+=("$idx"); fi
-	done
-	rng16
-	local single1=${lower[R % ${#lower[@]}]}
-	rng16
-	local single2=${upper[R % ${#upper[@]}]}
-
-	# The SMTP ports come last in the stream, so a seed still gives the Dovecot truth it gave before
-	# they existed. Each up host draws each SMTP port independently, but the hosts put in the
-	# blocklisted parts on purpose (and the two singles) draw until they have one, so every part
-	# the scanner must skip hides SMTP services too. The edges have every port, as above.
-	placed[$single1]=1
-	placed[$single2]=1
-	for idx in "${sorted[@]}"; do
-		if ((idx == 0 || idx == 4095)); then
-			mask[$idx]=$((mask[$idx] | 7 << 4))
-			continue
-		fi
-		rng_smtp_mask "${placed[$idx]:-0}"
-		mask[$idx]=$((mask[$idx] | R << 4))
-	done
-
-	local -A bit=()
-	local i port pairs=0 open_elems=() up_elems=() ip
-	for i in "${!PORTS[@]}"; do bit[${PORTS[i]}]=$i; done
-	for i in "${!SMTP_PORTS[@]}"; do bit[${SMTP_PORTS[i]}]=$((4 + i)); done
-	: >"$LAB_DIR/truth.txt"
-	: >"$LAB_DIR/up.txt"
-	for idx in "${sorted[@]}"; do
-		idx_ip "$idx" ip
-		printf '%s\n' "$ip" >>"$LAB_DIR/up.txt"
-		up_elems+=("$ip")
-		for port in "${ALL_PORTS[@]}"; do
-			((mask[$idx] >> bit[$port] & 1)) || continue
-			printf '%s:%s\n' "$ip" "$port" >>"$LAB_DIR/truth.txt"
-			open_elems+=("$ip . $port")
-			pairs=$((pairs + 1))
-		done
-	done
-
-	cat >"$LAB_DIR/blocklist.txt" <<EOF
-# mailscan lab exclusion list (ZMap format), LAB_PREFIX=$P LAB_SEED=$SEED.
-# Every part below holds up hosts of the ground truth, so a scanner that ignores it is caught.
-
-198.18.20.0/24  # a whole /24 in the cleartext-allowed half
-$(idx_ip "$single1")  # a single up host, bare address
-$(idx_ip "$single2")/32  # a single up host, /32
-$(idx_ip "$b28")/28  # a /28 in the cleartext-disabled half
-EOF
-
-	: >"$LAB_DIR/pseudo.txt"
-	for i in $(seq 0 15); do
-		printf '198.18.32.%d\n' "$i" >>"$LAB_DIR/pseudo.txt"
-	done
-
-	printf '%s allowed\n%s disabled\n' "$CLEAR_ALLOWED" "$CLEAR_DISABLED" >"$LAB_DIR/cleartext.txt"
-
-	local ups opens
-	ups=$(printf '%s, ' "${up_elems[@]}")
-	opens=$(printf '%s, ' "${open_elems[@]}")
+# load_nft gives the target, router and silent namespaces their rulesets (scripts/lab/*.nft.tmpl).
+load_nft() {
+	local ns
 	mkdir -p "$LAB_DIR/nft"
-	# Conntrack is kept off the truth range (notrack both ways): SYN floods at line rate must not
-	# pay for connection tracking, which only the pseudo-service NAT needs.
-	cat >"$LAB_DIR/nft/target.nft" <<EOF
-table inet $NFT_TABLE {
-	set up {
-		type ipv4_addr
-		elements = { ${ups%, } }
-	}
-	set open {
-		type ipv4_addr . inet_service
-		elements = { ${opens%, } }
-	}
-	chain raw_prerouting {
-		type filter hook prerouting priority raw; policy accept;
-		ip daddr $TARGET_RANGE notrack
-		ip daddr $SERVICE_RANGE notrack
-	}
-	chain raw_output {
-		type filter hook output priority raw; policy accept;
-		ip saddr $TARGET_RANGE notrack
-		ip saddr $SERVICE_RANGE notrack
-	}
-	chain nat_prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-		ip daddr $PSEUDO_RANGE tcp dport != 143 redirect to :143
-	}
-	chain input {
-		type filter hook input priority filter; policy accept;
-		ip daddr $TARGET_RANGE jump truth
-	}
-	chain truth {
-		meta l4proto != tcp drop
-		ip daddr . tcp dport @open accept
-		ip daddr @up reject with tcp reset
-		drop
-	}
-}
-EOF
-	TRUTH_HOSTS=${#sorted[@]}
-	TRUTH_PAIRS=$pairs
-}
-
-build_nft() {
+	for ns in target router silent; do
+		render "$ns.nft.tmpl" "$LAB_DIR/nft/$ns.nft"
+	done
 	nsx "$NS_TARGET" nft -f "$LAB_DIR/nft/target.nft"
-	# The silent range never answers: everything IP is dropped before routing. ARP is not IP and
-	# still works, though the permanent neighbour entries make it unnecessary.
-	nsx "$NS_SILENT" nft -f - <<EOF
-table inet $NFT_TABLE {
-	counter dropped {}
-	chain raw_prerouting {
-		type filter hook prerouting priority raw; policy drop;
-		counter name dropped
-	}
-}
-EOF
-	nsx "$NS_ROUTER" nft -f - <<EOF
-table inet $NFT_TABLE {
-	counter forwarded {}
-	counter lost {}
-	chain forward {
-		type filter hook forward priority filter; policy accept;
-		counter name forwarded
-	}
-}
-EOF
+	nsx "$NS_ROUTER" nft -f "$LAB_DIR/nft/router.nft"
+	nsx "$NS_SILENT" nft -f "$LAB_DIR/nft/silent.nft"
 	printf '0\n' >"$LAB_DIR/loss"
 }
 
@@ -639,95 +435,7 @@ write_dovecot_conf() {
 	mkdir -p "$DOVE_DIR/state" "$DOVE_DIR/mail"
 	printf 'lab:{PLAIN}lab-dummy-password:65534:65534::%s/mail/lab::\n' "$DOVE_DIR" \
 		>"$DOVE_DIR/users"
-	local dh=""
-	[[ -r /usr/share/dovecot/dh.pem ]] && dh="ssl_dh = </usr/share/dovecot/dh.pem"
-	cat >"$DOVE_CONF" <<EOF
-# Dovecot of the mailscan lab $P: one instance in $NS_TARGET answering on every address of
-# $TARGET_RANGE (AnyIP); nftables there decides which (address, port) pairs reach it.
-instance_name = mailscan-lab-$P
-base_dir = $DOVE_BASE
-state_dir = $DOVE_DIR/state
-log_path = $DOVE_DIR/dovecot.log
-info_log_path = $DOVE_DIR/info.log
-protocols = imap pop3
-listen = *, ::
-
-ssl = yes
-ssl_cert = <$LAB_DIR/cert.pem
-ssl_key = <$LAB_DIR/key.pem
-$dh
-
-auth_mechanisms = plain login
-passdb {
-  driver = passwd-file
-  args = $DOVE_DIR/users
-}
-userdb {
-  driver = passwd-file
-  args = $DOVE_DIR/users
-}
-mail_location = maildir:$DOVE_DIR/mail/%u
-
-# Cleartext policy by local address, so tests see both behaviours from one server.
-disable_plaintext_auth = yes
-local $CLEAR_ALLOWED {
-  disable_plaintext_auth = no
-}
-local $CLEAR_DISABLED {
-  disable_plaintext_auth = yes
-}
-local 2001:db8:16::/117 {
-  disable_plaintext_auth = no
-}
-local 2001:db8:16::800/117 {
-  disable_plaintext_auth = yes
-}
-
-# High-performance login mode: a few long-lived login processes each serving thousands of
-# clients, started before the first connection, so scans at hundreds of connections per second
-# do not wait for fork/exec.
-default_process_limit = 100
-default_client_limit = 10000
-default_vsz_limit = 512M
-service imap-login {
-  inet_listener imap {
-    port = 143
-  }
-  inet_listener imaps {
-    port = 993
-    ssl = yes
-  }
-  service_count = 0
-  process_min_avail = 2
-  process_limit = 4
-  client_limit = 2000
-  vsz_limit = 1G
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = 110
-  }
-  inet_listener pop3s {
-    port = 995
-    ssl = yes
-  }
-  service_count = 0
-  process_min_avail = 2
-  process_limit = 4
-  client_limit = 2000
-  vsz_limit = 1G
-}
-
-# Postfix's SASL AUTH (smtpd_sasl_type = dovecot) asks this Dovecot's auth service through a
-# socket in base_dir that only Postfix's unprivileged user may use.
-service auth {
-  unix_listener ${DOVE_AUTH_SOCKET##*/} {
-    mode = 0660
-    user = postfix
-    group = postfix
-  }
-}
-EOF
+	render dovecot.conf.tmpl "$DOVE_CONF"
 }
 
 # check_dovecot_conf proves the cleartext policy really applies per local address before Dovecot
@@ -771,93 +479,8 @@ write_postfix_conf() {
 	# postfix start makes the data directory and everything inside the queue directory, with the
 	# owners and modes of /etc/postfix/postfix-files, but not the queue directory itself.
 	mkdir -p "$PF_DIR" "$PF_QUEUE"
-	cat >"$PF_DIR/main.cf" <<EOF
-# Postfix of the mailscan lab $P: one instance in $NS_TARGET answering on every address of
-# $TARGET_RANGE (AnyIP); nftables there decides which (address, port) pairs reach it.
-compatibility_level = 3.6
-queue_directory = $PF_QUEUE
-data_directory = $PF_DATA
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = postfix-lab-$P
-maillog_file = $PF_DIR/maillog
-maillog_file_prefixes = $PF_DIR
-
-myhostname = mail.lab.mailscan.test
-mydomain = lab.mailscan.test
-myorigin = \$myhostname
-inet_interfaces = all
-inet_protocols = all
-# Debian's own default (/usr/share/postfix/main.cf.debian), as a real Debian server greets.
-smtpd_banner = \$myhostname ESMTP \$mail_name (Debian/GNU)
-
-# Nothing is delivered and nothing is looked up: every recipient resolves to the error transport,
-# which smtpd refuses at RCPT, so no mail is ever queued; and no DNS query is made, since
-# nothing may leave 198.18.0.0/15 (nor is there a resolver to reach).
-mynetworks = 127.0.0.0/8
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-relayhost =
-default_transport = error:mailscan lab delivers no mail
-local_transport = error:mailscan lab delivers no mail
-relay_transport = error:mailscan lab delivers no mail
-biff = no
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-
-# STARTTLS everywhere with the lab's certificate; AUTH (on 587 and 465 only, see master.cf)
-# through the lab's Dovecot, offered before STARTTLS: the cleartext-login exposure to find.
-smtpd_tls_cert_file = $LAB_DIR/cert.pem
-smtpd_tls_key_file = $LAB_DIR/key.pem
-smtpd_tls_security_level = may
-smtpd_tls_auth_only = no
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = $DOVE_AUTH_SOCKET
-smtpd_sasl_auth_enable = no
-
-# Scans open hundreds of connections a second, all from one client address: no per-client limits
-# (anvil would refuse the 51st concurrent one), many long-lived smtpd processes, a listen backlog
-# (Postfix uses the process limit) that absorbs a burst while processes start, and a silent client
-# holds a process for a minute at most.
-default_process_limit = 256
-max_use = 10000
-smtpd_client_connection_count_limit = 0
-smtpd_client_connection_rate_limit = 0
-smtpd_timeout = 60s
-EOF
-	cat >"$PF_DIR/master.cf" <<EOF
-# Postfix services of the mailscan lab $P. chroot n everywhere: the queue directory is no jail.
-# service  type  private unpriv  chroot  wakeup  maxproc command + args
-25         inet  n       -       n       -       -       smtpd
-587        inet  n       -       n       -       -       smtpd
-  -o syslog_name=postfix-lab-$P/submission
-  -o smtpd_sasl_auth_enable=yes
-465        inet  n       -       n       -       -       smtpd
-  -o syslog_name=postfix-lab-$P/smtps
-  -o smtpd_tls_wrappermode=yes
-  -o smtpd_sasl_auth_enable=yes
-pickup     unix  n       -       n       60      1       pickup
-cleanup    unix  n       -       n       -       0       cleanup
-qmgr       unix  n       -       n       300     1       qmgr
-tlsmgr     unix  -       -       n       1000?   1       tlsmgr
-rewrite    unix  -       -       n       -       -       trivial-rewrite
-bounce     unix  -       -       n       -       0       bounce
-defer      unix  -       -       n       -       0       bounce
-trace      unix  -       -       n       -       0       bounce
-verify     unix  -       -       n       -       1       verify
-flush      unix  n       -       n       1000?   0       flush
-proxymap   unix  -       -       n       -       -       proxymap
-proxywrite unix  -       -       n       -       1       proxymap
-showq      unix  n       -       n       -       -       showq
-error      unix  -       -       n       -       -       error
-retry      unix  -       -       n       -       -       error
-discard    unix  -       -       n       -       -       discard
-anvil      unix  -       -       n       -       1       anvil
-scache     unix  -       -       n       -       1       scache
-postlog    unix-dgram n  -       n       -       1       postlogd
-EOF
+	render postfix-main.cf.tmpl "$PF_DIR/main.cf"
+	render postfix-master.cf.tmpl "$PF_DIR/master.cf"
 	# Postfix will not read a main.cf modified within the last two seconds (it might be half
 	# written): every Postfix program would doze in 300 ms steps until it is that old.
 	touch -d '1 minute ago' "$PF_DIR/main.cf" "$PF_DIR/master.cf"
@@ -872,60 +495,34 @@ start_postfix() {
 	[[ -s $PF_PID ]] || die "postfix wrote no $PF_PID; see $PF_DIR/maillog"
 }
 
-# wait_ready waits until every port listens, then checks a real greeting from the scanner side.
+# wait_ready waits until the servers answer as configured, seen from the first scanner through
+# the router: a greeting on both edges of the range from Dovecot, and from Postfix STARTTLS on 25
+# and 587 with AUTH on 587 only (labctl ready says what it saw otherwise).
 wait_ready() {
-	local tries=100 port listening missing
-	while :; do
-		listening=$(nsx "$NS_TARGET" ss -Hltn)
-		missing=()
-		for port in "${ALL_PORTS[@]}"; do
-			[[ $listening == *":$port "* ]] || missing+=("$port")
-		done
-		((${#missing[@]} == 0)) && break
-		((tries-- > 0)) ||
-			die "nothing listens on ${missing[*]}; see $DOVE_DIR/dovecot.log and $PF_DIR/maillog"
-		sleep 0.05
-	done
-	local target greeting
-	for target in 198.18.16.0/143 198.18.31.255/110; do
-		# shellcheck disable=SC2016 # $1 is the inner shell's argument
-		greeting=$(timeout 5 ip netns exec "${NS_SCANS[0]}" bash -c \
-			'exec 3<>"/dev/tcp/$1" && IFS= read -r -t 4 line <&3 && printf "%s" "$line"' \
-			_ "$target" 2>/dev/null) || die "no greeting from $target seen from ${NS_SCANS[0]}"
-		[[ $greeting == *OK* ]] || die "unexpected greeting from $target: $greeting"
-	done
-	# SMTP: a greeting and STARTTLS on both, AUTH only on submission. AUTH missing on 587 would mean
-	# Postfix cannot reach Dovecot's auth socket (it then only logs a warning).
-	local reply want
-	for target in 198.18.16.0/25 198.18.31.255/587; do
-		reply=$(smtp_ehlo "$target") || die "no SMTP dialogue with $target seen from ${NS_SCANS[0]}"
-		want=no
-		[[ $target == */587 ]] && want=yes
-		[[ $reply == "220 "*ESMTP* && $reply == *$'\n'250-STARTTLS$'\n'* ]] ||
-			die "unexpected SMTP dialogue with $target: $reply"
-		if [[ $reply == *$'\n'250[-\ ]AUTH\ * ]]; then
-			[[ $want == yes ]] || die "$target offers AUTH: $reply"
-		else
-			[[ $want == no ]] ||
-				die "$target offers no AUTH (no $DOVE_AUTH_SOCKET? see $PF_DIR/maillog): $reply"
-		fi
-	done
+	nsx "${NS_SCANS[0]}" "$LABCTL" ready -timeout 10s 198.18.16.0:143 198.18.31.255:110 \
+		198.18.16.0:25 198.18.31.255:587 ||
+		die "the lab's servers are not ready; see $DOVE_DIR/dovecot.log and $PF_DIR/maillog"
 }
 
-# smtp_ehlo prints, from the first scanner, the greeting of the SMTP server at $1 (addr/port) and
-# its reply to EHLO, one line each without CR, then says QUIT.
-smtp_ehlo() {
-	# shellcheck disable=SC2016 # $1 is the inner shell's argument
-	timeout 5 ip netns exec "${NS_SCANS[0]}" bash -c '
-		exec 3<>"/dev/tcp/$1" || exit 1
-		IFS= read -r -t 4 line <&3 || exit 1
-		printf "%s\n" "$line"
-		printf "EHLO scanner.lab.mailscan.test\r\n" >&3
-		while IFS= read -r -t 4 line <&3; do
-			printf "%s\n" "$line"
-			[[ $line == 250-* ]] || break
-		done
-		printf "QUIT\r\n" >&3' _ "$1" 2>/dev/null | tr -d '\r'
+# --- extra servers ----------------------------------------------------------------------------
+
+# EXTRA SERVERS HOOK. Every executable scripts/lab/servers.d/*.sh is run, in name order, with
+# "up" once the lab's own servers answer and with "down" when the lab is removed (before its
+# namespaces go), with the `lab.sh env` variables in its environment. A hook starts its servers
+# inside $LAB_TARGET_NS only, on addresses of $LAB_SERVICE_RANGE, keeps its files under $LAB_DIR,
+# and exits non-zero if they do not start: up then fails. See scripts/lab/servers.d/README.md.
+run_hooks() {
+	local hook rc=0
+	for hook in "$HERE"/lab/servers.d/*.sh; do
+		[[ -x $hook ]] || continue
+		# shellcheck disable=SC2046 # cmd_env's lines are KEY=VALUE words
+		env $(cmd_env) "$hook" "$1" </dev/null {LOCK_FD}>&- || {
+			rc=$?
+			log "$hook $1 failed (exit $rc)"
+			[[ $1 == down ]] || return "$rc"
+		}
+	done
+	return 0
 }
 
 # --- commands ---------------------------------------------------------------------------------
@@ -960,8 +557,9 @@ cmd_up() {
 	printf 'prefix=%s seed=%s\n' "$P" "$SEED" >"$MARKER"
 
 	build_network
+	build_labctl
 	gen_truth
-	build_nft
+	load_nft
 	make_cert
 	write_dovecot_conf
 	check_dovecot_conf
@@ -969,6 +567,7 @@ cmd_up() {
 	write_postfix_conf
 	start_postfix
 	wait_ready
+	run_hooks up
 	# Start the router's counters from zero: the readiness check above went through it.
 	nsx "$NS_ROUTER" nft reset counters table inet "$NFT_TABLE" >/dev/null
 	trap release_lock EXIT
@@ -1116,33 +715,24 @@ add rule inet $NFT_TABLE forward numgen random mod 10000 < $bp counter name lost
 	printf '%s\n' "$pct" >"$LAB_DIR/loss"
 }
 
-# ip2int prints the 32-bit integer of a dotted IPv4 address.
-ip2int() {
-	local IFS=.
-	# shellcheck disable=SC2086 # word splitting on dots is the point
-	set -- $1
-	echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4))
-}
-
 # cmd_demo builds mailscan, brings the lab up, runs a SYN scan of the target range and the
-# banner stage on its hits, prints the report, and checks the hits against the ground truth.
+# banner stage on its hits, prints the report, and checks the hits against the ground truth
+# (labctl check: the truth's open pairs outside the blocklist, each found once, nothing else).
 # The lab stays up for exploring; `lab.sh down` removes it.
 cmd_demo() {
-	local repo bin out
-	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-	# sudo resets PATH; Go's standard install place is worth a look.
-	[[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin
-	command -v go >/dev/null || die "go is needed to build mailscan (https://go.dev/dl)"
+	local bin out ports rc=0
+	need_go
 	cmd_up
 	bin=$LAB_DIR/mailscan
 	out=$LAB_DIR/demo
 	mkdir -p "$out"
 	log "building mailscan"
-	(cd "$repo" && CGO_ENABLED=0 go build -o "$bin" ./cmd/mailscan) || die "go build failed"
+	(cd "$REPO" && go build -o "$bin" ./cmd/mailscan) || die "go build failed"
 	local scan=(ip netns exec "${NS_SCANS[0]}" "$bin")
+	ports=$(IFS=,; echo "${ALL_PORTS[*]}")
 	printf '\n$ mailscan syn -p %s -r 20000 --allow-reserved 198.18.0.0/15 -b %s -o %s %s\n' \
-		"$(IFS=,; echo "${ALL_PORTS[*]}")" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
-	"${scan[@]}" syn -p "$(IFS=,; echo "${ALL_PORTS[*]}")" -r 20000 --cooldown 3 --allow-reserved 198.18.0.0/15 \
+		"$ports" "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$TARGET_RANGE"
+	"${scan[@]}" syn -p "$ports" -r 20000 --cooldown 3 --allow-reserved 198.18.0.0/15 \
 		-b "$LAB_DIR/blocklist.txt" -o "$out/hits.csv" --metadata "$out/syn-metadata.json" "$TARGET_RANGE"
 	printf '\n$ mailscan banner --allow-reserved 198.18.0.0/15 -b %s -i %s -o %s\n' "$LAB_DIR/blocklist.txt" "$out/hits.csv" "$out/results.jsonl"
 	"${scan[@]}" banner --allow-reserved 198.18.0.0/15 -b "$LAB_DIR/blocklist.txt" -i "$out/hits.csv" -o "$out/results.jsonl" --metadata "$out/banner-metadata.json"
@@ -1150,40 +740,13 @@ cmd_demo() {
 		printf '\n$ mailscan report -i %s\n' "$out/results.jsonl"
 		"$bin" report -i "$out/results.jsonl"
 	fi
-
-	# The ground truth minus the blocklist, computed here, not by mailscan.
-	local nets=() line addr bits first want got missing extra
-	while read -r line; do
-		line=${line%%#*}
-		line=${line//[[:space:]]/}
-		[[ -n $line ]] || continue
-		addr=${line%/*} bits=32
-		[[ $line == */* ]] && bits=${line#*/}
-		first=$(ip2int "$addr")
-		nets+=("$first:$((first + (1 << (32 - bits)) - 1))")
-	done <"$LAB_DIR/blocklist.txt"
-	: >"$out/expected.txt"
-	while read -r line; do
-		local a n blocked=0
-		a=$(ip2int "${line%:*}")
-		for n in "${nets[@]}"; do
-			((a >= ${n%:*} && a <= ${n#*:})) && blocked=1 && break
-		done
-		((blocked)) || echo "$line" >>"$out/expected.txt"
-	done <"$LAB_DIR/truth.txt"
-	sort -o "$out/expected.txt" "$out/expected.txt"
-	tail -n +2 "$out/hits.csv" | awk -F, '$3 == "open" { print $1 ":" $2 }' | sort >"$out/found.txt"
-	want=$(wc -l <"$out/expected.txt")
-	got=$(wc -l <"$out/found.txt")
-	missing=$(comm -23 "$out/expected.txt" "$out/found.txt" | wc -l)
-	extra=$(comm -13 "$out/expected.txt" "$out/found.txt" | wc -l)
-	printf '\nground truth (open pairs outside the blocklist): %d; found: %d; missed: %d; false: %d\n' \
-		"$want" "$got" "$missing" "$extra"
+	printf '\n'
+	"$LABCTL" check -dir "$LAB_DIR" -ports "$ports" "$out/hits.csv" || rc=$?
 	local env=
 	[[ $P == ms ]] || env="LAB_PREFIX=$P "
 	printf 'outputs in %s; the lab stays up: explore it with ip netns exec %s ..., remove it with: sudo %s%s down\n' \
 		"$out" "${NS_SCANS[0]}" "$env" "$0"
-	((missing == 0 && extra == 0)) || die "the scan does not match the ground truth"
+	((rc == 0)) || die "the scan does not match the ground truth"
 }
 
 main() {
@@ -1210,8 +773,8 @@ main() {
 	demo)
 		(($# == 0)) || usage
 		need_root
+		"$HERE/install-deps.sh" lab
 		lock_lab
-		check_tools
 		cmd_demo
 		;;
 	loss)

@@ -2,7 +2,8 @@
 # Runs every test: formatting, vet (Linux and a non-Linux build), the unit
 # tests with -race, each fuzz target briefly, and the lab tests (root: they
 # build their own network namespaces with scripts/lab.sh). Under CI=true a lab
-# test that cannot run fails rather than skips.
+# test that cannot run fails rather than skips. As root it first installs the
+# Debian packages the tests need when they are missing (scripts/install-deps.sh).
 #
 #   sudo scripts/test.sh            # everything
 #   FUZZTIME=30s sudo scripts/test.sh
@@ -12,6 +13,15 @@ export PATH=/usr/local/go/bin:$PATH
 fuzztime=${FUZZTIME:-8s}
 
 step() { printf '\n== %s\n' "$*"; }
+
+# The Debian packages the tests need, installed when missing (silent otherwise); without root,
+# only a word on what is missing.
+if [ "$(id -u)" = 0 ]; then
+	scripts/install-deps.sh test
+else
+	scripts/install-deps.sh -n test
+fi
+command -v go >/dev/null || { echo "no go on PATH (want Go 1.26 in /usr/local/go/bin)" >&2; exit 1; }
 
 step "gofmt"
 unformatted=$(gofmt -l .)

@@ -272,9 +272,14 @@ func TestIntegrationBannerGreeter(t *testing.T) {
 	t.Logf("4000 targets (half TLS) at concurrency 1000: %.1fs, %.0f targets/s, peak RSS %.1f MiB", secs, 4000/secs, float64(m.MaxRSSBytes)/(1<<20))
 }
 
+// tarpitRSSMiB bounds the peak RSS of mailscan banner holding 10,000
+// connections to a tarpit: the README states it ("about 80 MiB", measured
+// 78-82 MiB over cgo and static builds; at most 100 MiB).
+const tarpitRSSMiB = 100
+
 // TestIntegrationBannerTarpit: 10,000 connections held open by a server that
 // never speaks all end as io-timeout, within their deadlines, and the
-// grabber's memory stays under 200 MiB.
+// grabber's memory stays under the README's bound.
 func TestIntegrationBannerTarpit(t *testing.T) {
 	l := needLab(t)
 	startRole(t, l.get("LAB_TARGET_NS"), "tarpit", "MAILSCAN_TARPIT_PORT=2110")
@@ -291,8 +296,8 @@ func TestIntegrationBannerTarpit(t *testing.T) {
 	}
 	rss := float64(m.MaxRSSBytes) / (1 << 20)
 	t.Logf("10,000 concurrent tarpit connections: peak RSS %.1f MiB", rss)
-	if rss >= 200 {
-		t.Errorf("peak RSS %.1f MiB, want under 200 MiB", rss)
+	if rss > tarpitRSSMiB {
+		t.Errorf("peak RSS %.1f MiB, want at most %d MiB (the README's bound)", rss, tarpitRSSMiB)
 	}
 	if strings.Contains(r.stderr, "open files") {
 		t.Errorf("the open-files limit got in the way: %s", r.stderr)

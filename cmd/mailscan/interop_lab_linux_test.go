@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"mailscan/scripts/lab/labtest"
 	"mailscan/syn/hitlist/zgrab2test"
 )
 
@@ -27,15 +28,14 @@ import (
 // read with ZGrab2's input rules, runs the right module on every one.
 
 // needTool returns the path of a tool the test runs. It skips without
-// the tool, except under CI=true, where .ci/run installs it.
+// the tool, except under CI=true, where scripts/install-deps.sh installs
+// it (labtest decides).
 func needTool(t *testing.T, name string) string {
 	t.Helper()
+	labtest.NeedTools(t, name)
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is needed (apt-get install %s) and CI=true forbids skipping", name, name)
-		}
-		t.Skipf("skipping: %s is not installed", name)
+		t.Fatal(err)
 	}
 	return p
 }

@@ -9,8 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +20,9 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"mailscan/scripts/lab"
+	"mailscan/scripts/lab/labtest"
 )
 
 // The lab tests run the real mailscan binary inside the network namespaces
@@ -31,11 +34,13 @@ import (
 // One lab serves the whole package: it is built by the first test that needs
 // it and removed after the last. Tests use it one at a time.
 
-// labEnv is a running lab: the values `lab.sh env` prints, and the binary.
+// labEnv is a running lab: the values `lab.sh env` prints, its ground
+// truth, and the binary.
 type labEnv struct {
-	vars map[string]string
-	bin  string // the mailscan binary under test
-	dir  string // temp directory for the binary and outputs
+	vars  lab.Env
+	truth *lab.Truth // read from the lab's files, as every consumer does
+	bin   string     // the mailscan binary under test
+	dir   string     // temp directory for the binary and outputs
 }
 
 func (l *labEnv) get(k string) string { return l.vars[k] }
@@ -44,25 +49,15 @@ var (
 	labOnce sync.Once
 	labVal  *labEnv
 	labErr  error
-	repo    = findRepo()
+	repo    = lab.Root()
 )
-
-func findRepo() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
 
 // needLab returns the package's lab, building it on first use. Without root
 // the test skips, except under CI=true, where a skip would hide that the lab
-// never ran: there it fails.
+// never ran: there it fails (labtest decides).
 func needLab(t testing.TB) *labEnv {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("lab tests need root, and CI=true forbids skipping them")
-		}
-		t.Skip("skipping lab test: needs root (run scripts/test.sh with sudo)")
-	}
+	labtest.NeedRoot(t)
 	labOnce.Do(func() { labVal, labErr = startLab() })
 	if labErr != nil {
 		t.Fatalf("lab: %v", labErr)
@@ -74,11 +69,7 @@ func needLab(t testing.TB) *labEnv {
 // never meet.
 var labPrefix = fmt.Sprintf("mt%d", os.Getpid()%100000)
 
-func labScript(args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(repo, "scripts", "lab.sh"), args...)
-	cmd.Env = append(os.Environ(), "LAB_PREFIX="+labPrefix)
-	return cmd
-}
+func labScript(args ...string) *exec.Cmd { return lab.Script(labPrefix, args...) }
 
 func startLab() (*labEnv, error) {
 	dir, err := os.MkdirTemp("", "mailscan-lab-test-")
@@ -87,26 +78,19 @@ func startLab() (*labEnv, error) {
 	}
 	// Readable by all: one test runs the binary as an unprivileged user.
 	os.Chmod(dir, 0o755)
-	l := &labEnv{dir: dir, bin: filepath.Join(dir, "mailscan"), vars: map[string]string{}}
-	// CGO_ENABLED=0, as the README builds it: a binary without cgo can drop
-	// its capabilities on every thread.
+	l := &labEnv{dir: dir, bin: filepath.Join(dir, "mailscan")}
+	// The default build, as the README's: with cgo where there is a C
+	// compiler (TestIntegrationRunWithoutUser checks that there was).
 	build := exec.Command("go", "build", "-o", l.bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Dir = filepath.Join(repo, "cmd", "mailscan")
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	if out, err := labScript("up").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("lab.sh up: %v\n%s", err, out)
+	if l.vars, err = lab.Up(labPrefix); err != nil {
+		return nil, err
 	}
-	out, err := labScript("env").Output()
-	if err != nil {
-		return nil, fmt.Errorf("lab.sh env: %v", err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			l.vars[k] = v
-		}
+	if l.truth, err = l.vars.Truth(); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -117,8 +101,8 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if labVal != nil {
-		if out, err := labScript("down").CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "lab.sh down: %v\n%s", err, out)
+		if err := lab.Down(labPrefix); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			code = 1
 		}
 		os.RemoveAll(labVal.dir)
@@ -177,22 +161,14 @@ func readLines(t testing.TB, path string) []string {
 	return out
 }
 
-// labBlocklist parses the lab's exclusion file with the blocklist package's
-// own parser's independent cousin: netip prefixes, so the test does not trust
-// the code under test to read it.
+// blocklist is the lab's exclusion list as package lab read it from the
+// lab's file (with net/netip: the test does not trust the code under test
+// to read it).
 func (l *labEnv) blocklist(t testing.TB) []netip.Prefix {
 	t.Helper()
 	var out []netip.Prefix
-	for _, line := range readLines(t, l.get("LAB_BLOCKLIST")) {
-		line, _, _ = strings.Cut(line, "#")
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if !strings.Contains(line, "/") {
-			line += "/32"
-		}
-		out = append(out, netip.MustParsePrefix(line))
+	for _, e := range l.truth.Blocklist {
+		out = append(out, e.Prefix)
 	}
 	if len(out) == 0 {
 		t.Fatal("the lab's blocklist is empty")
@@ -215,23 +191,22 @@ func (l *labEnv) expectedOpen(t testing.TB) []string {
 	return l.expectedOpenOn(t, l.get("LAB_PORTS"))
 }
 
-// expectedOpenOn is expectedOpen for a comma-separated list of ports.
+// expectedOpenOn is expectedOpen for a comma-separated list of ports, as
+// package lab's checker computes it, sorted.
 func (l *labEnv) expectedOpenOn(t testing.TB, ports string) []string {
-	bl := l.blocklist(t)
-	want := map[string]bool{}
+	var ps []uint16
 	for _, p := range strings.Split(ports, ",") {
-		want[p] = true
-	}
-	var out []string
-	for _, k := range readLines(t, l.get("LAB_TRUTH")) {
-		ap := netip.MustParseAddrPort(k)
-		if want[fmt.Sprint(ap.Port())] && !blocked(bl, ap.Addr()) {
-			out = append(out, k)
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil {
+			t.Fatalf("port %q: %v", p, err)
 		}
+		ps = append(ps, uint16(n))
 	}
+	out := lab.Keys(l.truth.Expected(ps...))
 	if len(out) < 50 {
 		t.Fatalf("ground truth has only %d open pairs on ports %s", len(out), ports)
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -258,31 +233,9 @@ func hitKeys(t *testing.T, csv, status string) []string {
 
 func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 
-// diff describes how got differs from want, or returns "".
-func diff(got, want []string) string {
-	g, w := map[string]bool{}, map[string]bool{}
-	for _, k := range got {
-		g[k] = true
-	}
-	for _, k := range want {
-		w[k] = true
-	}
-	var missing, extra []string
-	for _, k := range want {
-		if !g[k] {
-			missing = append(missing, k)
-		}
-	}
-	for _, k := range got {
-		if !w[k] {
-			extra = append(extra, k)
-		}
-	}
-	if len(missing) == 0 && len(extra) == 0 && len(got) == len(want) {
-		return ""
-	}
-	return fmt.Sprintf("got %d, want %d; missing %d %v; unexpected %d %v", len(got), len(want), len(missing), head(missing), len(extra), head(extra))
-}
+// diff describes how got differs from want (missing, unexpected and
+// repeated keys), or returns "".
+func diff(got, want []string) string { return lab.Compare(got, want).String() }
 
 func head(s []string) []string {
 	if len(s) > 10 {

@@ -296,7 +296,7 @@ type roleProc struct {
 // startRole starts the test binary as role in namespace ns with extra
 // environment, waits for its "ready" line and stops it at the end of the
 // test. Use stop to end it earlier and read its output.
-func startRole(t *testing.T, ns, role string, env ...string) *roleProc {
+func startRole(t testing.TB, ns, role string, env ...string) *roleProc {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"mailscan/banner/pipeline"
 	"mailscan/syn"
 	"mailscan/syn/hitlist"
+	"mailscan/syn/privdrop"
 	"mailscan/syn/state"
 )
 
@@ -153,15 +153,19 @@ type pipelineRun struct {
 // prepare checks the user and the state directories, opens sockets and
 // outputs, drops the privileges and writes the first state.
 func (r *pipelineRun) prepare() error {
+	var user *privdrop.User
 	uid, gid := 0, 0
 	if r.rf.user != "" {
-		var err error
-		if uid, gid, err = lookupUser(r.rf.user); err != nil {
-			return err
+		u, err := privdrop.LookupUser(r.rf.user)
+		if ue := (*privdrop.UnknownUserError)(nil); errors.As(err, &ue) {
+			return usagef("--user %s: no such user in /etc/passwd", r.rf.user)
+		} else if err != nil {
+			return fmt.Errorf("--user %s: %w", r.rf.user, err)
 		}
+		user, uid, gid = &u, u.UID, u.GID
 	}
 	for _, path := range []string{r.f.resume, r.f.metadata} {
-		if path != "" && !writableBy(filepath.Dir(path), uid, gid) {
+		if path != "" && !privdrop.WritableBy(filepath.Dir(path), uid, gid) {
 			return usagef("%s: its directory is not writable by uid %d once the privileges are dropped; give a path in a directory that user can write", path, uid)
 		}
 	}
@@ -186,7 +190,7 @@ func (r *pipelineRun) prepare() error {
 		},
 	}, pending)
 	r.ss.setOutput(r.br)
-	if r.privs, err = dropPrivileges(r.rf.user); err != nil {
+	if r.privs, err = privdrop.Drop(user); err != nil {
 		return err
 	}
 	r.e.log.Info("privileges dropped before any grab", "now", r.privs)
@@ -279,44 +283,4 @@ func (ss *scanSession) stoppedWithPending(ctx context.Context, pending int) erro
 		return stoppedError{statusInterrupted, fmt.Sprintf("interrupted with %d hits not yet grabbed: %s", pending, how)}
 	}
 	return fmt.Errorf("%d hits not grabbed: %s", pending, how)
-}
-
-// writableBy reports whether a process with uid and gid and no
-// capabilities can create files in dir: every directory on the way must be
-// searchable by it, and dir writable, by their mode bits (ACLs aside).
-func writableBy(dir string, uid, gid int) bool {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return false
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		need := os.FileMode(0o1) // search
-		if d == dir {
-			need = 0o3 // search and write
-		}
-		if !allowedBy(d, uid, gid, need) {
-			return false
-		}
-		if d == filepath.Dir(d) {
-			return true
-		}
-	}
-}
-
-// allowedBy reports whether uid/gid have the permission bits need (as the
-// "other" triplet: 1 search, 2 write) on path.
-func allowedBy(path string, uid, gid int, need os.FileMode) bool {
-	st, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	owner, group := statOwner(st)
-	mode := st.Mode().Perm()
-	switch {
-	case owner == uid:
-		mode >>= 6
-	case group == gid:
-		mode >>= 3
-	}
-	return mode&need == need
 }

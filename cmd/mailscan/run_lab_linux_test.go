@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailscan/scripts/lab/labtest"
 )
 
 // runHits reads run's hit list (CSV with answers_all_ports) into sorted keys:
@@ -143,6 +145,105 @@ func TestIntegrationRun(t *testing.T) {
 		t.Errorf("metadata counts %d hosts answering all ports, want %d", m.Syn.Summary.AnswersAllPorts, want)
 	}
 	checkReport(t, l, filepath.Join(dir, "results.jsonl"))
+}
+
+// TestIntegrationRunWithoutUser: the default build (with cgo) of mailscan
+// run, without --user, empties the capability sets of every one of its
+// threads once its sockets are open, and its metadata says so. The threads
+// are read from /proc while the scan runs; the run needs no privilege
+// after the drop, so it still completes.
+func TestIntegrationRunWithoutUser(t *testing.T) {
+	l := needLab(t)
+	if out, err := exec.Command("go", "version", "-m", l.bin).Output(); err != nil || !strings.Contains(string(out), "CGO_ENABLED=1") {
+		labtest.SkipOrFail(t, "the lab's mailscan was not built with cgo (no C compiler?): %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	args := []string{"run", "-q", "-p", "143,993", "--allow-reserved", "198.18.0.0/15", "-b", l.get("LAB_BLOCKLIST"),
+		"--cooldown", "3", "--hits", filepath.Join(dir, "hits.csv"), "-o", filepath.Join(dir, "results.jsonl"),
+		"--metadata", filepath.Join(dir, "meta.json"), "198.18.16.0/24"}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.get("LAB_SCAN_NS"), l.bin}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// ip netns exec execs mailscan: the PID is mailscan's. Wait until one
+	// thread has dropped its permitted set (a drop has begun), give the
+	// broadcast to the other threads a moment, then read every thread.
+	pid := cmd.Process.Pid
+	var threads map[string]map[string]string
+	for deadline := time.Now().Add(30 * time.Second); threads == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, st := range procThreads(pid) {
+			if st["CapPrm"] == "0000000000000000" {
+				time.Sleep(200 * time.Millisecond)
+				threads = procThreads(pid)
+				break
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("mailscan run: %v\n%s", err, stderr.String())
+	}
+	if len(threads) < 2 {
+		t.Fatalf("saw %d threads of mailscan after the drop, want several (the drop was not seen while it ran)", len(threads))
+	}
+	zero := "0000000000000000"
+	for tid, st := range threads {
+		for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
+			if st[k] != zero {
+				t.Errorf("thread %s: %s %s, want %s", tid, k, st[k], zero)
+			}
+		}
+		if st["NoNewPrivs"] != "1" || !strings.HasPrefix(st["Uid"], "0\t") {
+			t.Errorf("thread %s: NoNewPrivs %q, Uid %q; want 1 and uid 0", tid, st["NoNewPrivs"], st["Uid"])
+		}
+	}
+	var m struct{ Privileges, Status string }
+	b, _ := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Privileges != "uid 0, effective capabilities 0000000000000000" || m.Status != "complete" {
+		t.Errorf("metadata: privileges %q, status %q", m.Privileges, m.Status)
+	}
+	plain, _ := runHits(t, filepath.Join(dir, "hits.csv"))
+	var want []string
+	for _, k := range l.expectedOpenOn(t, "143,993") {
+		if strings.HasPrefix(k, "198.18.16.") {
+			want = append(want, k)
+		}
+	}
+	if d := diff(plain, want); d != "" {
+		t.Errorf("hits differ from the ground truth: %s", d)
+	}
+	t.Logf("%d threads after the drop, every capability set empty; %d hits", len(threads), len(plain))
+}
+
+// procThreads reads the status of every thread of process pid, by thread id.
+func procThreads(pid int) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, path := range tasks {
+		if st := procStatus(path); st != nil {
+			out[filepath.Base(filepath.Dir(path))] = st
+		}
+	}
+	return out
+}
+
+// procStatus reads a /proc status file into its fields, or returns nil.
+func procStatus(path string) map[string]string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	return out
 }
 
 // checkReport runs mailscan report on a result file and checks its per-port

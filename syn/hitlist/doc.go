@@ -1,7 +1,10 @@
-// Package hitlist is what the two stages of mailscan, and the tools around
-// them, exchange: a hit (an address and port that answered a SYN), the
-// formats mailscan writes hits in, and a Reader of every common scanner
-// output.
+// Package hitlist is the hand-off between the two stages of mailscan, and
+// between mailscan and the tools around it: a hit (an address and port that
+// answered a SYN), the formats mailscan writes hits in, and a Reader of
+// every common scanner output. The SYN stage (package syn) emits Hits; the
+// banner stage takes them in through a Reader (mailscan banner) or a
+// pipeline.Bridge (mailscan run), and each open hit becomes a banner.Target
+// on the way: package banner itself never sees a Hit.
 //
 // The SYN stage writes hits as they are found, with a Writer (mailscan's
 // CSV, JSON lines and "ip:port" list; ZGrab2's CSV input "ip,,tag,port";

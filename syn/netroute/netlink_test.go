@@ -446,6 +446,15 @@ func FuzzParseRouteMessage(f *testing.F) {
 	f.Add(msg(rtmNewRoute, 0, 77, rtmsg(afInet, rtnUnicast, attr(rtaVia, []byte{10, 0, 1, 2}))), uint32(77), uint32(capturePid))
 	f.Add(msg(rtmNewRoute, 0, 77, rtmsg6(rtnUnicast, attr(rtaGateway, netip.MustParseAddr("fe80::1").AsSlice()),
 		attr(rtaPrefSrc, netip.MustParseAddr("2001:db8::2").AsSlice()))), uint32(77), uint32(capturePid))
+	// RFC 5549 routes name their gateway in RTA_VIA, of either family.
+	for _, gw := range []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("fe80::1")} {
+		via := binary.NativeEndian.AppendUint16(nil, afInet)
+		if gw.Is6() {
+			via = binary.NativeEndian.AppendUint16(nil, afInet6)
+		}
+		route := rtmsg(afInet, rtnUnicast, attr(rtaVia, append(via, gw.AsSlice()...)), attr(rtaOIF, []byte{2, 0, 0, 0}))
+		f.Add(msg(rtmNewRoute, 0, 77, route), uint32(77), uint32(capturePid))
+	}
 	f.Fuzz(func(t *testing.T, b []byte, seq, pid uint32) {
 		ri, kerr, err := parseRouteReply(b, seq, pid)
 		if err != nil {
@@ -454,10 +463,51 @@ func FuzzParseRouteMessage(f *testing.F) {
 		if kerr != nil && kerr.Errno < 0 {
 			t.Fatalf("negative errno %d", kerr.Errno)
 		}
-		if ri.Gateway.IsValid() && !ri.Gateway.Is4() && !ri.Gateway.Is6() {
-			t.Fatalf("odd gateway %v", ri.Gateway)
+		if kerr != nil {
+			return
+		}
+		// A route is an IPv4 or IPv6 route, and every address in it is one
+		// the kernel's bytes carry, whole, in an attribute of its kind and
+		// of the route's family: an address read from the wrong offset or
+		// attribute, or the wrong family's bytes, is caught.
+		if ri.Family != afInet && ri.Family != afInet6 {
+			t.Fatalf("route of family %d accepted", ri.Family)
+		}
+		is6 := ri.Family == afInet6
+		for _, f := range []struct {
+			name string
+			a    netip.Addr
+			typ  uint16
+		}{{"destination", ri.Dst, rtaDst}, {"preferred source", ri.PrefSrc, rtaPrefSrc}} {
+			if f.a.IsValid() && (f.a.Is6() != is6 || !carried(b, f.typ, f.a.AsSlice())) {
+				t.Fatalf("%s %v is not the bytes of an attribute %d of family %d in the input", f.name, f.a, f.typ, ri.Family)
+			}
+		}
+		if g := ri.Gateway; g.IsValid() {
+			via := binary.NativeEndian.AppendUint16(nil, afInet)
+			if g.Is6() {
+				via = binary.NativeEndian.AppendUint16(nil, afInet6)
+			}
+			if !(g.Is6() == is6 && carried(b, rtaGateway, g.AsSlice())) && !carried(b, rtaVia, append(via, g.AsSlice()...)) {
+				t.Fatalf("gateway %v is carried by no RTA_GATEWAY or RTA_VIA of its family in the input", g)
+			}
 		}
 	})
+}
+
+// carried reports whether b holds a netlink attribute of type typ whose
+// value is exactly val: the header (length 4+len(val), type with or without
+// the NLA_F_NESTED and NLA_F_NET_BYTEORDER flag bits) and the value, as the
+// kernel lays them out (written here by hand, not by the package's encoder).
+func carried(b []byte, typ uint16, val []byte) bool {
+	for _, flags := range []uint16{0, 0x4000, 0x8000, 0xc000} {
+		a := binary.NativeEndian.AppendUint16(nil, uint16(4+len(val)))
+		a = binary.NativeEndian.AppendUint16(a, typ|flags)
+		if bytes.Contains(b, append(a, val...)) {
+			return true
+		}
+	}
+	return false
 }
 
 func FuzzParseNeighMessage(f *testing.F) {

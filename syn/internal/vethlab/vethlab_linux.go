@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"mailscan/scripts/lab/labtest"
 )
 
 // The addresses of the two ends.
@@ -37,22 +39,14 @@ type Lab struct {
 // a skipped integration test means the lab did not run and must fail.
 func SkipOrFail(tb testing.TB, format string, args ...any) {
 	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("CI=true: "+format, args...)
-	}
-	tb.Skipf(format, args...)
+	labtest.SkipOrFail(tb, format, args...)
 }
 
 // RequireRoot skips (or, under CI=true, fails) a test that cannot make
 // namespaces.
 func RequireRoot(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		SkipOrFail(tb, "skipping, needs root to create network namespaces (euid %d)", os.Geteuid())
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		SkipOrFail(tb, "skipping, needs iproute2's ip: %v", err)
-	}
+	labtest.NeedRoot(tb, "ip")
 }
 
 // Run runs a command and fails the test if it fails.
