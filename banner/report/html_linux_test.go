@@ -17,19 +17,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailscan/scripts/lab/labtest"
 )
 
 const chromiumPath = "/usr/bin/chromium"
-
-// skipOrFail skips the test, or fails it under CI=true, where a skip would
-// mean the check never ran.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: cannot skip: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // runChromium runs headless Chromium on url inside a fresh network
 // namespace (unshare --net: only a loopback that is down, so the page
@@ -111,13 +103,13 @@ const measureScript = `<script>
 // hold the right bars and numbers.
 func TestIntegrationHTMLInChromium(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root for unshare --net (a network namespace with no way out)")
+		labtest.SkipOrFail(t, "needs root for unshare --net (a network namespace with no way out)")
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		skipOrFail(t, "%s: %v (apt-get install chromium)", chromiumPath, err)
+		labtest.SkipOrFail(t, "%s: %v (apt-get install chromium)", chromiumPath, err)
 	}
 	if _, err := exec.LookPath("unshare"); err != nil {
-		skipOrFail(t, "unshare: %v", err)
+		labtest.SkipOrFail(t, "unshare: %v", err)
 	}
 	rep := buildFile(t, "results.jsonl", fixtureOptions(t))
 	var page bytes.Buffer
@@ -293,10 +285,10 @@ func TestIntegrationHTMLInChromium(t *testing.T) {
 // there.
 func TestIntegrationHTMLBaselineInChromium(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root for unshare --net (a network namespace with no way out)")
+		labtest.SkipOrFail(t, "needs root for unshare --net (a network namespace with no way out)")
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		skipOrFail(t, "%s: %v (apt-get install chromium)", chromiumPath, err)
+		labtest.SkipOrFail(t, "%s: %v (apt-get install chromium)", chromiumPath, err)
 	}
 	dir := t.TempDir()
 	// The baseline lacks D:993 and has one more IMAP host: imaps goes up,
