@@ -42,8 +42,10 @@ func WriteZGrab2INI(w io.Writer) error {
 	b.WriteString(`# ZGrab2 "multiple" configuration for hit lists written by mailscan -O zgrab2
 # ("ip,,tag,port": the tag names the mail protocol of the port).
 #
-#   zgrab2 multiple -c mail.ini -f hits.zgrab2.csv -o results.jsonl
+#   zgrab2 multiple -b blocklist.txt -c mail.ini -f hits.zgrab2.csv -o results.jsonl
 #
+# ZGrab2 will not start without a blocklist file (-b, else
+# ~/.config/zgrab2/blocklist.conf): give it the one the scan used.
 # ZGrab2 runs on each line only the section whose trigger equals the line's
 # tag, on the line's port. Its smtp module sends EHLO with the line's domain
 # column as the name, and STARTTLS when EHLO offers it: write the list with
