@@ -164,7 +164,20 @@ func TestReaderZMapDefault(t *testing.T) {
 		t.Errorf("saddr,classification with two ports: %v, want ErrPortUnknown", err)
 	}
 
-	got, _ := readPairs(t, labFile(t, "zmap-default-110.csv"), &hitlist.ReaderConfig{Ports: []uint16{110, 143}})
+	// zmap versions that write the header of the default field: a lone
+	// "saddr" line. With one port the file is that port's truth, no line
+	// bad; with two it is refused like the headerless JSON above.
+	headed := append([]byte("saddr\n"), labFile(t, "zmap-default-110.csv")...)
+	got, rd := readPairs(t, headed, &hitlist.ReaderConfig{Ports: []uint16{110}})
+	if d := diffKeys(got, truthOn(t, "110")); d != "" || rd.Stats().BadLines != 0 || !slices.Equal(rd.Formats(), []string{"zmap-csv"}) {
+		t.Errorf("saddr header, -p 110: %s, %d bad lines, formats %v", d, rd.Stats().BadLines, rd.Formats())
+	}
+	r = hitlist.NewReader(bytes.NewReader(headed), "z.csv", &hitlist.ReaderConfig{Ports: []uint16{110, 143}})
+	if _, err := r.Next(); !errors.Is(err, hitlist.ErrPortUnknown) {
+		t.Errorf("saddr header with two ports: %v, want ErrPortUnknown", err)
+	}
+
+	got, _ = readPairs(t, labFile(t, "zmap-default-110.csv"), &hitlist.ReaderConfig{Ports: []uint16{110, 143}})
 	if n := len(truthOn(t, "110")); len(got) != 2*n {
 		t.Errorf("a plain address list with -p 110,143: %d hits, want %d (each address on both ports)", len(got), 2*n)
 	}

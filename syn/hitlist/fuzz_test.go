@@ -100,6 +100,7 @@ func FuzzReader(f *testing.F) {
 		"open tcp 143 198.18.16.7 1700000000\n",
 		"198.18.16.7:143\n198.18.16.8\n198.18.16.9,mail,tag,25\n[2001:db8::1]:993\n",
 		"saddr,sport\n,\n",
+		"saddr\n198.18.16.7\n198.18.16.8:143\nsaddr\n",
 		"Host: 198.18.16.7 ()\tPorts: 110/open/tcp//pop3//v, 2/, 143/closed/tcp//imap///\n",
 	} {
 		f.Add([]byte(s))
@@ -115,6 +116,7 @@ func FuzzReaderJSON(f *testing.F) {
 		`{"saddr":"198.18.16.7","sport":995,"classification":"synack","success":1,"repeat":1}`,
 		"[\n  {\n    \"ip\": \"198.18.16.7\",\n    \"ports\": [ { \"port\": 143, \"status\": \"open\" } ]\n  }\n]\n",
 		`{"ip":"198.18.16.7","port":1` + "\n" + `{"ip":"198.18.16.8","port":2}`,
+		`{ "ip": "198.18.16.7", "ports": [ {"port": 80, "proto": "tcp", "status": "open"} ] },` + "\n{finished: 1}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -180,6 +180,9 @@ func TestReaderFormats(t *testing.T) {
 			`{   "ip": "198.18.16.7",   "timestamp": "1796401170", "ports": [ {"port": 25, "proto": "tcp", "status": "open", "reason": "syn-ack", "ttl": 63} ] }` + "\n,\n,\n" +
 			`{   "ip": "198.18.16.8",   "timestamp": "1796401170", "ports": [ {"port": 25, "proto": "tcp", "status": "closed", "reason": "rst-ack", "ttl": 63}, {"port": 110, "proto": "tcp", "status": "open"} ] }` + "\n]\n", nil, false,
 			[]string{"198.18.16.7:25/open", "198.18.16.8:110/open"}, "masscan-json"},
+		{"masscan 1.0 -oJ: no brackets, the {finished: 1} trailer", `{ "ip": "198.18.16.7", "ports": [ {"port": 80, "proto": "tcp", "status": "open"} ] },` + "\n" +
+			`{ "ip": "198.18.16.8", "ports": [ {"port": 443, "proto": "tcp", "status": "open"} ] },` + "\n{finished: 1}\n", nil, false,
+			[]string{"198.18.16.7:80/open", "198.18.16.8:443/open"}, "masscan-json"},
 		{"pretty-printed JSON array (jq)", "[\n  {\n    \"ip\": \"198.18.16.7\",\n    \"ports\": [\n      {\n        \"port\": 143,\n        \"status\": \"open\"\n      }\n    ]\n  }\n]\n", nil, false,
 			[]string{"198.18.16.7:143/open"}, "masscan-json"},
 		{"nmap -oG", "# Nmap 7.93 scan initiated\nHost: 198.18.16.7 ()\tStatus: Up\n" +

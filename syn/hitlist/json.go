@@ -90,6 +90,9 @@ func (r *Reader) jsonObject() error {
 	if tooLong {
 		return bad(fmt.Sprintf("JSON object longer than %d bytes", MaxRecordBytes))
 	}
+	if isMasscanTrailer(r.buf) {
+		return nil
+	}
 	if err := r.parseJSON(r.buf); err != nil {
 		if errors.Is(err, ErrPortUnknown) {
 			return fmt.Errorf("hitlist: %s:%d: %w", r.name, start, err)
@@ -97,6 +100,22 @@ func (r *Reader) jsonObject() error {
 		return &LineError{File: r.name, Line: start, Value: cut(string(r.buf), 80), Err: err}
 	}
 	return nil
+}
+
+// isMasscanTrailer reports whether b is the line "{finished: 1}" with which
+// masscan before 1.3 ended its -oJ output: not JSON (the key is unquoted),
+// and no hit, so it is neither read nor reported as a bad line.
+func isMasscanTrailer(b []byte) bool {
+	var compact []byte
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			if len(compact) == len("{finished:1}") {
+				return false
+			}
+			compact = append(compact, c)
+		}
+	}
+	return string(compact) == "{finished:1}"
 }
 
 // jsonRecord holds the fields of every JSON hit format read: mailscan's

@@ -99,9 +99,10 @@ type Reader struct {
 	recLine int // the line the last hit or error came from
 
 	// CSV state: the columns of the last header line.
-	cols     map[string]int
-	header   string
-	zmapCols bool
+	cols      map[string]int
+	header    string
+	zmapCols  bool
+	oneColumn bool // the header has one column: its records have no comma
 
 	xml *xmlState // non-nil inside an XML document
 	bin *binState // non-nil inside a masscan binary file

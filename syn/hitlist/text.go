@@ -27,6 +27,20 @@ func (r *Reader) parseLine(s string) error {
 	case strings.Contains(s, ","):
 		return r.parseCSV(s)
 	}
+	if r.oneColumn {
+		if _, err := netip.ParseAddr(s); err == nil {
+			return r.parseCSVColumns([]string{s})
+		}
+	}
+	if cols, ok := parseHeader([]string{s}); ok {
+		// A header of one column: zmap's CSV with its default field
+		// ("saddr"), or a list of addresses under "ip". The lines after it
+		// are that column's records, read as the header says (zmap's take
+		// the default ports only where there is one).
+		r.cols, r.header, r.oneColumn = cols, s, true
+		r.zmapCols = strings.EqualFold(s, "saddr")
+		return nil
+	}
 	return r.parseAddrPort(s)
 }
 
@@ -158,7 +172,7 @@ func (r *Reader) parseCSV(s string) error {
 	}
 	if _, err := netip.ParseAddr(fields[0]); err != nil {
 		if cols, ok := parseHeader(fields); ok {
-			r.cols, r.header = cols, s
+			r.cols, r.header, r.oneColumn = cols, s, false
 			r.zmapCols = strings.EqualFold(fields[cols["ip"]], "saddr")
 			return nil
 		}
