@@ -17,8 +17,9 @@
 // mailscan's own formats; zmap's CSV and JSON with any field set (saddr,
 // sport, classification, success, repeat, ...; a lone "saddr" header
 // too); masscan's -oL, -oJ (masscan 1.0's "{finished: 1}" last line is
-// its end, not a bad line), -oD, -oX, -oG and -oB (binary); nmap's -oG and -oX; ZGrab2's CSV input; and
-// plain addresses, to which the caller's default ports apply. IPv6
+// its end, not a bad line), -oD, -oX, -oG and -oB (binary); nmap's -oG
+// and -oX; ZGrab2's CSV input; and plain addresses, to which the caller's
+// default ports apply. IPv6
 // addresses are read ("[2001:db8::1]:143" in list form) and returned; the
 // caller decides what to do with them.
 //
