@@ -225,6 +225,43 @@ var builtinRules = []builtinRule{
 	{"qmail", onSMTP, `(?i)(?:^|[\s(])(?:net)?qmail(?:[\s)!.,;]|$)`,
 		"D J Bernstein", "qmail", "qmail", 0, nil, 0, nil, ""},
 
+	// Products and providers whose greeting names them but that Recog has no
+	// pattern for, each written from the public transcripts of
+	// testdata/greetings.tsv (the rows cite them).
+	{"stalwart-imap", onIMAP, `^Stalwart IMAP4rev\d at your service`,
+		"Stalwart Labs", "Stalwart Mail Server", "Stalwart", 0, nil, 0, nil, ""},
+	{"stalwart-smtp", onSMTP, `(?:^|\s)Stalwart ESMTP at your service`,
+		"Stalwart Labs", "Stalwart Mail Server", "Stalwart", 0, nil, 0, nil, ""},
+	{"smartermail-imap", onIMAP, `^IMAP4rev1 SmarterMail$`,
+		"SmarterTools", "SmarterMail", "SmarterMail", 0, nil, 0, nil, ""},
+	// IceWarp (Merak's successor) puts its version, sometimes an OS and an
+	// architecture, before the protocol name.
+	{"icewarp-imap", onIMAP, `^IceWarp (\d+(?:\.\d+)+)(?: [A-Za-z0-9_]+)*? IMAP4rev1(?: |$)`,
+		"IceWarp", "Mail Server", "IceWarp Mail Server", 1, nil, 0, nil, ""},
+	{"icewarp-pop3", onPOP3, `^\S+ IceWarp (\d+(?:\.\d+)+)(?: [A-Za-z0-9_]+)*? POP3(?: |$)`,
+		"IceWarp", "Mail Server", "IceWarp Mail Server", 1, nil, 0, nil, ""},
+	{"icewarp-smtp", onSMTP, `^\S+ ESMTP IceWarp (\d+(?:\.\d+)+)(?: [A-Za-z0-9_]+)*?(?:;|$)`,
+		"IceWarp", "Mail Server", "IceWarp Mail Server", 1, nil, 0, nil, ""},
+	{"imsva", onSMTP, `^(?:\S+ )?ESMTP IMSVA$`,
+		"Trend Micro", "InterScan Messaging Security Virtual Appliance", "Trend Micro IMSVA", 0, nil, 0, nil, ""},
+	{"sophos-email-appliance", onSMTP, `ESMTP Sophos Email Appliance v(\d+(?:\.\d+)+)`,
+		"Sophos", "Email Appliance", "Sophos", 1, nil, 0, nil, ""},
+	{"surgemail", onSMTP, `(?i)\(SurgeMail Version (\d[\w.-]*)\)`,
+		"NetWin", "SurgeMail", "SurgeMail", 1, nil, 0, nil, ""},
+	// Providers, named by the service's own wording.
+	{"yahoo-imap", onIMAP, `^IMAP4rev1 imapgate-(\d\S*)`,
+		"Yahoo", "Yahoo Mail", "Yahoo", 1, nil, 0, nil, ""},
+	{"yahoo-smtp", onSMTP, `(?i)^\S+\.yahoo\.com ESMTP ready$`,
+		"Yahoo", "Yahoo Mail", "Yahoo", 0, nil, 0, nil, ""},
+	{"yandex-imap", onIMAP, `^Yandex IMAP4rev1 at `,
+		"Yandex", "Yandex Mail", "Yandex", 0, nil, 0, nil, ""},
+	{"yandex-smtp", onSMTP, `^\S+ ESMTP \(Want to use Yandex\.Mail for your domain\?`,
+		"Yandex", "Yandex Mail", "Yandex", 0, nil, 0, nil, ""},
+	{"amazon-ses", onSMTP, `^\S+ ESMTP SimpleEmailService-`,
+		"Amazon", "Simple Email Service", "Amazon SES", 0, nil, 0, nil, ""},
+	{"zoho-smtp", onSMTP, `(?i)^\S*zoho\S* SMTP Server ready `,
+		"Zoho", "Zoho Mail", "Zoho", 0, nil, 0, nil, ""},
+
 	// The long tail: products whose greeting names them, written from the
 	// examples of Recog's banner databases (testdata/recog_examples.tsv, by
 	// the Recog file and line the row cites), named as Recog names them.
