@@ -28,11 +28,11 @@ func ExampleLoadRecog() {
 	}
 	fmt.Println(strings.SplitN(db.Report().String(), "\n", 2)[0])
 	m := fingerprint.Builtin().WithRecog(db)
-	fp, _ := m.Match("smtp", "220 serv.hostname.com ESMTP Haraka/2.8.27 ready")
+	fp, _ := m.Match("smtp", "220 mx.example.org ESMTP ExampleMTA/2.8.27 ready")
 	fmt.Println(fp.Family, fp.Version, fp.Rule)
 	// Output:
 	// loaded 5 patterns, skipped 4:
-	// Haraka 2.8.27 recog:smtp_banners.xml:10
+	// ExampleMTA 2.8.27 recog:smtp_banners.xml:10
 }
 
 func ExampleMatcher_MatchLines() {

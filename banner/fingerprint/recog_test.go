@@ -81,9 +81,9 @@ func TestRecogMatch(t *testing.T) {
 			Vendor: "IceWarp", Product: "Mail Server", Version: "9.2.1", Family: "IceWarp Mail Server",
 			Rule: "recog:pop_banners.xml:9", Params: map[string]string{"host.name": "example.com"},
 		}},
-		{"smtp fills a gap", "smtp", "220 serv.hostname.com ESMTP Haraka/2.8.27 ready", Fingerprint{
-			Vendor: "Haraka", Product: "Haraka", Version: "2.8.27", Family: "Haraka",
-			Rule: "recog:smtp_banners.xml:10", Params: map[string]string{"host.name": "serv.hostname.com"},
+		{"smtp fills a gap", "smtp", "220 mx.example.org ESMTP ExampleMTA/2.8.27 ready", Fingerprint{
+			Vendor: "Example", Product: "ExampleMTA", Version: "2.8.27", Family: "ExampleMTA",
+			Rule: "recog:smtp_banners.xml:10", Params: map[string]string{"host.name": "mx.example.org"},
 		}},
 		{"both match: merged, Recog's pattern named", "smtp", "220 foo.bar.com ESMTP Postfix (Debian/GNU)", Fingerprint{
 			Vendor: "Postfix", Product: "Postfix", Family: "Postfix", Rule: "recog:smtp_banners.xml:18",
@@ -123,7 +123,7 @@ func TestRecogFirst(t *testing.T) {
 		t.Errorf("WithRecogFirst: %#v\nwant %#v", got, want)
 	}
 	// The receiver is not changed by either With method.
-	if fp, _ := Builtin().Match("smtp", "220 serv.hostname.com ESMTP Haraka/2.8.27 ready"); fp.Rule != "" {
+	if fp, _ := Builtin().Match("smtp", "220 mx.example.org ESMTP ExampleMTA/2.8.27 ready"); fp.Rule != "" {
 		t.Errorf("Builtin() gained a Recog rule: %q", fp.Rule)
 	}
 	// A Recog-only Matcher.

@@ -228,6 +228,8 @@ var builtinRules = []builtinRule{
 	// Products and providers whose greeting names them but that Recog has no
 	// pattern for, each written from the public transcripts of
 	// testdata/greetings.tsv (the rows cite them).
+	{"haraka", onSMTP, `^\S+ ESMTP Haraka[ /]v?(\d+(?:\.\d+)+) ready$`,
+		"Haraka", "Haraka", "Haraka", 1, nil, 0, nil, ""},
 	{"stalwart-imap", onIMAP, `^Stalwart IMAP4rev\d at your service`,
 		"Stalwart Labs", "Stalwart Mail Server", "Stalwart", 0, nil, 0, nil, ""},
 	{"stalwart-smtp", onSMTP, `(?:^|\s)Stalwart ESMTP at your service`,

@@ -20,7 +20,7 @@ func TestMatchLines(t *testing.T) {
 	want := `{"banner":"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.","proto":"imap","vendor":"Dovecot","product":"Dovecot","family":"Dovecot","rule":"builtin:dovecot","evidence":[{"rule":"builtin:dovecot","field":"greeting","text":"Dovecot (Debian) ready."}]}
 {"banner":"+OK Gpop ready for requests from 95.86.241.51 n67mb28062338lja","proto":"pop3","vendor":"Google","product":"Gmail","family":"Google","rule":"builtin:gmail","evidence":[{"rule":"builtin:gmail","field":"greeting","text":"Gpop ready for requests from "}]}
 {"banner":"220-laposte\\n220 lpn-prd-vrin019 ESMTP Postfix (Ubuntu)","proto":"smtp","vendor":"Postfix","product":"Postfix","family":"Postfix","rule":"builtin:postfix","evidence":[{"rule":"builtin:postfix","field":"greeting","text":"lpn-prd-vrin019 ESMTP Postfix (Ubuntu)"}]}
-{"banner":"220 serv.hostname.com ESMTP Haraka/2.8.27 ready","proto":"smtp"}
+{"banner":"220 serv.hostname.com ESMTP Haraka/2.8.27 ready","proto":"smtp","vendor":"Haraka","product":"Haraka","version":"2.8.27","family":"Haraka","rule":"builtin:haraka","evidence":[{"rule":"builtin:haraka","field":"greeting","text":"serv.hostname.com ESMTP Haraka/2.8.27 ready"}]}
 {"banner":"no prefix at all <&>"}
 `
 	var out bytes.Buffer
