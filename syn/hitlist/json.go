@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 )
 
 // jsonObject reads one JSON object into r.buf and parses it. An object is
@@ -204,7 +203,7 @@ func (r *Reader) parseJSON(b []byte) error {
 	if j.Time != "" {
 		h.Time = parseTime(j.Time)
 	} else if sec, err := strconv.ParseInt(string(j.Timestamp), 10, 64); err == nil {
-		h.Time = time.Unix(sec, 0).UTC()
+		h.Time = unixTime(sec)
 	}
 
 	switch {

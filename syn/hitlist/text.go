@@ -75,7 +75,7 @@ func (r *Reader) parseMasscanList(s string) error {
 	var h Hit
 	if len(f) >= 5 {
 		if sec, err := strconv.ParseInt(f[4], 10, 64); err == nil {
-			h.Time = time.Unix(sec, 0).UTC()
+			h.Time = unixTime(sec)
 		}
 	}
 	r.add(addr, port, st, h)
@@ -311,6 +311,19 @@ func (r *Reader) parseCSVColumns(fields []string) error {
 	}
 	r.add(addr, port, st, h)
 	return nil
+}
+
+// maxUnix is 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+const maxUnix = 253402300799
+
+// unixTime is a scanner's Unix timestamp as a time; one outside 1970 to
+// 9999 is no time a scan took place, and one the hit-list formats could
+// not write back, so it is left zero.
+func unixTime(sec int64) time.Time {
+	if sec < 0 || sec > maxUnix {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
 }
 
 // parseTime reads mailscan's RFC 3339 times and zmap's ISO 8601 ones
