@@ -232,7 +232,7 @@ var builtinRules = []builtinRule{
 		"Haraka", "Haraka", "Haraka", 1, nil, 0, nil, ""},
 	{"stalwart-imap", onIMAP, `^Stalwart IMAP4rev\d at your service`,
 		"Stalwart Labs", "Stalwart Mail Server", "Stalwart", 0, nil, 0, nil, ""},
-	{"stalwart-smtp", onSMTP, `(?:^|\s)Stalwart ESMTP at your service`,
+	{"stalwart-smtp", onSMTP, `^(?:\S+ )?Stalwart ESMTP at your service`,
 		"Stalwart Labs", "Stalwart Mail Server", "Stalwart", 0, nil, 0, nil, ""},
 	{"smartermail-imap", onIMAP, `^IMAP4rev1 SmarterMail$`,
 		"SmarterTools", "SmarterMail", "SmarterMail", 0, nil, 0, nil, ""},

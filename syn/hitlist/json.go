@@ -105,16 +105,18 @@ func (r *Reader) jsonObject() error {
 // masscan before 1.3 ended its -oJ output: not JSON (the key is unquoted),
 // and no hit, so it is neither read nor reported as a bad line.
 func isMasscanTrailer(b []byte) bool {
-	var compact []byte
+	const want = "{finished:1}"
+	i := 0
 	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			if len(compact) == len("{finished:1}") {
-				return false
-			}
-			compact = append(compact, c)
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		case i < len(want) && c == want[i]:
+			i++
+		default:
+			return false
 		}
 	}
-	return string(compact) == "{finished:1}"
+	return i == len(want)
 }
 
 // jsonRecord holds the fields of every JSON hit format read: mailscan's

@@ -32,12 +32,12 @@ func (r *Reader) parseLine(s string) error {
 			return r.parseCSVColumns([]string{s})
 		}
 	}
-	if cols, ok := parseHeader([]string{s}); ok {
+	if strings.EqualFold(s, "saddr") || strings.EqualFold(s, "ip") {
 		// A header of one column: zmap's CSV with its default field
 		// ("saddr"), or a list of addresses under "ip". The lines after it
 		// are that column's records, read as the header says (zmap's take
 		// the default ports only where there is one).
-		r.cols, r.header, r.oneColumn = cols, s, true
+		r.cols, r.header, r.oneColumn = map[string]int{"ip": 0}, s, true
 		r.zmapCols = strings.EqualFold(s, "saddr")
 		return nil
 	}
